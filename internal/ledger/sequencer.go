@@ -1,0 +1,312 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/a24ba333/indelible/internal/store"
+	"github.com/a24ba333/indelible/verify"
+)
+
+// recentGens is how many of the newest commits the sequencer remembers
+// the ids of. An Append whose store lookup is older than that is looked up
+// again by the sequencer.
+const recentGens = 1024
+
+// maxAttempts bounds how often one batch is re-sequenced after another
+// writer moved the log's head.
+const maxAttempts = 8
+
+type request struct {
+	items []item
+	// gen is the number of commits this process had made to the log when
+	// the caller looked its ids up in the store; noGen forces a new lookup.
+	gen  uint64
+	done chan response // buffered: the sequencer never blocks on it
+}
+
+const noGen = ^uint64(0)
+
+type response struct {
+	results    []Result
+	size       uint64
+	checkpoint []byte
+	err        error
+}
+
+type recentID struct {
+	gen    uint64
+	index  uint64
+	leaf   [32]byte
+	digest []byte
+}
+
+// sequencer orders and commits one log's appends. Everything but reqs,
+// quit, stopped and gen is owned by its run goroutine.
+type sequencer struct {
+	l       *Ledger
+	log     string
+	origin  string
+	reqs    chan *request
+	quit    chan struct{}
+	stopped chan struct{}
+	gen     atomic.Uint64 // commits made by this process; written by run
+
+	loaded     bool
+	tree       *verify.Tree
+	checkpoint []byte
+	recent     map[string]recentID
+	recentLog  [recentGens][]string // ids committed by generation gen%recentGens
+}
+
+func newSequencer(l *Ledger, log string) *sequencer {
+	return &sequencer{
+		l:       l,
+		log:     log,
+		origin:  l.Origin(log),
+		reqs:    make(chan *request, 1024),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		recent:  map[string]recentID{},
+	}
+}
+
+func (s *sequencer) run() {
+	defer close(s.stopped)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			return
+		}
+		batch := []*request{first}
+		n := len(first.items)
+		var timeout <-chan time.Time
+		if s.l.cfg.MaxWait > 0 {
+			t := time.NewTimer(s.l.cfg.MaxWait)
+			timeout = t.C
+			defer t.Stop()
+		}
+	gather:
+		for n < s.l.cfg.MaxBatch {
+			if timeout == nil {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+					n += len(r.items)
+					continue
+				default:
+					break gather
+				}
+			}
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+				n += len(r.items)
+			case <-timeout:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// load reads the log's head and rebuilds the tree's right edge from the
+// stored tiles, checking it against the newest checkpoint: a sequencer
+// never appends to a log whose stored tree disagrees with its signature.
+func (s *sequencer) load(ctx context.Context) error {
+	st := s.l.cfg.Store
+	head, err := st.Head(ctx, s.log)
+	if err != nil {
+		return fmt.Errorf("reading head of log %q: %w", s.log, err)
+	}
+	if head.Size == 0 {
+		s.tree, s.checkpoint = verify.NewTree(), nil
+		s.loaded = true
+		return nil
+	}
+	tree, err := verify.LoadTree(head.Size, s.l.tileReader(ctx, s.log))
+	if err != nil {
+		return fmt.Errorf("loading tree of log %q at size %d: %w", s.log, head.Size, err)
+	}
+	n, err := note.Open(head.Note, note.VerifierList(s.l.verifier()))
+	if err != nil {
+		return fmt.Errorf("log %q: newest checkpoint: %w", s.log, err)
+	}
+	cp, err := verify.ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return fmt.Errorf("log %q: newest checkpoint: %w", s.log, err)
+	}
+	if cp.Size != head.Size || cp.Root != tree.Root() || cp.Origin != s.origin {
+		return fmt.Errorf("log %q is damaged: its tiles do not match its newest checkpoint (size %d); run indelible verify", s.log, head.Size)
+	}
+	s.tree, s.checkpoint = tree, head.Note
+	s.loaded = true
+	return nil
+}
+
+// commit sequences and commits one batch, answering every request in it.
+func (s *sequencer) commit(batch []*request) {
+	ctx := context.Background() // a batch is never abandoned half-way
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if !s.loaded {
+			if err = s.load(ctx); err != nil {
+				break
+			}
+		}
+		err = s.try(ctx, batch)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrDuplicateID) {
+			break
+		}
+		// Another writer appended to this log: its ids are unknown here.
+		s.l.cfg.Logger.Debug("log head moved, sequencing again", "log", s.log, "attempt", attempt, "err", err)
+		s.loaded = false
+		for _, r := range batch {
+			r.gen = noGen
+		}
+	}
+	s.loaded = false // reload before the next batch: the store's state is unknown
+	for _, r := range batch {
+		r.done <- response{err: fmt.Errorf("appending to log %q: %w", s.log, err)}
+	}
+}
+
+// try sequences the batch on a copy of the tree and commits it. On
+// success it installs the new tree and answers the requests.
+func (s *sequencer) try(ctx context.Context, batch []*request) error {
+	cur := s.gen.Load()
+	// Requests whose lookup predates the remembered commits are looked up
+	// again.
+	lookedUp := map[string]recentID{}
+	for _, r := range batch {
+		if r.gen != noGen && cur-r.gen < recentGens {
+			continue
+		}
+		ids := make([]string, len(r.items))
+		for i, it := range r.items {
+			ids[i] = it.id
+		}
+		k, err := s.l.lookup(ctx, s.log, ids)
+		if err != nil {
+			return err
+		}
+		for id, v := range k {
+			lookedUp[id] = recentID{index: v.index, leaf: v.leaf, digest: v.digest}
+		}
+	}
+
+	tree := s.tree.Clone()
+	start := tree.Size()
+	var entries []store.Entry
+	var tiles []store.Tile
+	inBatch := map[string]recentID{}
+	var added []string // ids of entries, in order
+	answers := make([][]Result, len(batch))
+	failed := make([]error, len(batch))
+	for ri, r := range batch {
+		// Check the whole request before adding any of it.
+		res := make([]Result, len(r.items))
+		var conflict error
+		isNew := make([]bool, len(r.items))
+		for i, it := range r.items {
+			k, ok := inBatch[it.id]
+			if !ok {
+				k, ok = s.recent[it.id]
+			}
+			if !ok {
+				k, ok = lookedUp[it.id]
+			}
+			if ok {
+				if string(k.digest) != string(it.digest) {
+					conflict = &ConflictError{ID: it.id, Index: k.index}
+					break
+				}
+				res[i] = Result{ID: it.id, Index: k.index, LeafHash: k.leaf, Duplicate: true}
+				continue
+			}
+			isNew[i] = true
+		}
+		if conflict != nil {
+			failed[ri] = conflict
+			continue
+		}
+		for i, it := range r.items {
+			if !isNew[i] {
+				continue
+			}
+			idx := tree.Size()
+			tree.Append(it.leaf, func(t verify.Tile) {
+				tiles = append(tiles, store.Tile{Level: t.Level, Index: t.Index, Hashes: t.Hashes})
+			})
+			entries = append(entries, store.Entry{Index: idx, ID: it.id, Body: it.body})
+			res[i] = Result{ID: it.id, Index: idx, LeafHash: it.leaf}
+			inBatch[it.id] = recentID{index: idx, leaf: it.leaf, digest: it.digest}
+			added = append(added, it.id)
+		}
+		answers[ri] = res
+	}
+
+	cp := s.checkpoint
+	if len(entries) > 0 {
+		for _, t := range tree.PartialTiles() {
+			tiles = append(tiles, store.Tile{Level: t.Level, Index: t.Index, Hashes: t.Hashes})
+		}
+		text := verify.Checkpoint{Origin: s.origin, Size: tree.Size(), Root: tree.Root()}.Text()
+		var err error
+		cp, err = note.Sign(&note.Note{Text: string(text)}, s.l.cfg.Signer)
+		if err != nil {
+			return fmt.Errorf("signing checkpoint: %w", err)
+		}
+		b := store.Batch{Start: start, Entries: entries, Tiles: tiles, Checkpoint: store.Checkpoint{Size: tree.Size(), Note: cp}}
+		if err := s.l.cfg.Store.Append(ctx, s.log, b); err != nil {
+			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrDuplicateID) {
+				return err
+			}
+			// The outcome is unknown (the commit may have reached the
+			// disk): look before answering.
+			head, herr := s.l.cfg.Store.Head(ctx, s.log)
+			if herr != nil || head.Size != tree.Size() || string(head.Note) != string(cp) {
+				return err
+			}
+		}
+		gen := s.gen.Load() + 1
+		s.remember(gen, added, inBatch)
+		s.tree, s.checkpoint = tree, cp
+		s.gen.Store(gen)
+	}
+	for ri, r := range batch {
+		if failed[ri] != nil {
+			r.done <- response{err: failed[ri]}
+			continue
+		}
+		r.done <- response{results: answers[ri], size: s.tree.Size(), checkpoint: cp}
+	}
+	return nil
+}
+
+// remember records the ids of commit gen, forgetting those of the commit
+// recentGens before it.
+func (s *sequencer) remember(gen uint64, ids []string, info map[string]recentID) {
+	slot := gen % recentGens
+	for _, id := range s.recentLog[slot] {
+		if r, ok := s.recent[id]; ok && r.gen+recentGens <= gen {
+			delete(s.recent, id)
+		}
+	}
+	for _, id := range ids {
+		r := info[id]
+		r.gen = gen
+		s.recent[id] = r
+	}
+	s.recentLog[slot] = ids
+}
