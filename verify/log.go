@@ -230,11 +230,11 @@ func (v *LogVerifier) checkPending() error {
 	}
 	if t := v.cfg.Trusted; t != nil && t.Size == v.Size() {
 		if root := v.tree.Root(); root != t.Root {
-			from := uint64(0)
-			if v.latest != nil && v.latest.Size <= t.Size {
-				from = v.latest.Size
-			}
-			return v.fail(from, Fork, "the tree of size %d has root %x, the trusted checkpoint says %x", t.Size, root[:8], t.Root[:8])
+			// A root alone cannot show where two trees part: without the
+			// entries the trusted checkpoint was signed over, any of
+			// 0..Size-1 may be the first that differs.
+			return v.fail(0, Fork, "the entries 0..%d do not hash to the trusted checkpoint for size %d (root %x, entries give %x): the log was rewritten or forked",
+				t.Size-1, t.Size, t.Root[:8], root[:8])
 		}
 	}
 	return nil

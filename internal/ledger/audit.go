@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"math"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -117,12 +118,17 @@ func AuditLog(ctx context.Context, st store.Store, log string, cfg AuditConfig) 
 	if err != nil {
 		return nil, fmt.Errorf("reading head of log %q: %w", log, err)
 	}
-	extra, err := st.ReadEntries(ctx, log, end.Size, end.Size+1)
-	if err != nil {
+	var extra *store.Entry
+	errFound := errors.New("found")
+	err = st.ScanEntries(ctx, log, end.Size, math.MaxUint64, func(e store.Entry) error {
+		extra = &e
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
 		return nil, fmt.Errorf("reading entries of log %q: %w", log, err)
 	}
-	if len(extra) > 0 {
-		return nil, &verify.Error{Log: log, Index: extra[0].Index, Kind: verify.EntryUnsigned, Detail: fmt.Sprintf("entry %d lies past the newest checkpoint (size %d)", extra[0].Index, end.Size)}
+	if extra != nil {
+		return nil, &verify.Error{Log: log, Index: extra.Index, Kind: verify.EntryUnsigned, Detail: fmt.Sprintf("entry %d lies past the newest checkpoint (size %d)", extra.Index, end.Size)}
 	}
 	if end.Size == head.Size {
 		err = st.ScanTiles(ctx, log, func(t store.Tile) error { return v.StoredTile(t.Level, t.Index, t.Width()) })

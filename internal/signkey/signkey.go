@@ -142,7 +142,9 @@ func parse(skey string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("malformed signing key: %w", err)
 	}
-	parts := strings.Split(skey, "+")
+	// PRIVATE+KEY+<name>+<hash>+<base64>: the base64 part may itself
+	// contain '+', the name may not.
+	parts := strings.SplitN(skey, "+", 5)
 	if len(parts) != 5 {
 		return nil, errors.New("malformed signing key")
 	}
