@@ -325,6 +325,11 @@ func FuzzEntryID(f *testing.F) {
 		if e, err := ParseEntry(b); err == nil && (idErr != nil || id != e.ID) {
 			t.Fatalf("EntryID(%q) = %q, %v; ParseEntry gives %q", b, id, idErr, e.ID)
 		}
+		if e, err := ParseEntry(b); err == nil {
+			if d, err := EntryDigest(b); err != nil || string(d) != string(e.Digest) {
+				t.Fatalf("EntryDigest(%q) = %x, %v; ParseEntry gives %x", b, d, err, e.Digest)
+			}
+		}
 
 		// The input as the id, and as a key and value in the fields
 		// skipped before the id.
@@ -346,4 +351,33 @@ func FuzzEntryID(f *testing.F) {
 			t.Fatalf("EntryID(%q) = %q, %v; want %q", c, id, err, e.ID)
 		}
 	})
+}
+
+func TestEntryDigest(t *testing.T) {
+	e := sampleEntryForDigest()
+	b, err := e.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := EntryDigest(b)
+	if err != nil || string(d) != string(e.Digest) {
+		t.Errorf("EntryDigest = %x, %v; want %x", d, err, e.Digest)
+	}
+	if d, err := EntryDigest([]byte(`{"a":1}`)); err != nil || d != nil {
+		t.Errorf("EntryDigest without digest = %x, %v", d, err)
+	}
+	if _, err := EntryDigest([]byte(`{"digest":"!!"}`)); err == nil {
+		t.Error("EntryDigest of bad base64 succeeded")
+	}
+}
+
+func sampleEntryForDigest() *Entry {
+	return &Entry{
+		Event:      Event{ID: "x", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Type: "auth.login", Outcome: "success", Actor: Actor{ID: "a"}},
+		Version:    EntryVersion,
+		Log:        "acme",
+		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
+		Digest:     []byte{1, 2, 3, 250, 251, 252},
+		Capture:    Capture{Level: CaptureFull},
+	}
 }

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -12,6 +13,27 @@ import (
 // returns ParseEntry's ID; it does not validate the rest, and returns an
 // error only if the bytes up to the id are not JSON of the canonical shape.
 func EntryID(b []byte) (string, error) {
+	return topLevelString(b, "id")
+}
+
+// EntryDigest returns the decoded top-level "digest" of entry bytes, or
+// nil if there is none, scanning as EntryID does. The ledger uses it to
+// answer a retried event without parsing the stored entry.
+func EntryDigest(b []byte) ([]byte, error) {
+	s, err := topLevelString(b, "digest")
+	if err != nil || s == "" {
+		return nil, err
+	}
+	d, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("entry: digest: %w", err)
+	}
+	return d, nil
+}
+
+// topLevelString returns the string value of a top-level member of
+// canonical entry bytes (keys sorted), or "" if there is none.
+func topLevelString(b []byte, name string) (string, error) {
 	if len(b) < 2 || b[0] != '{' {
 		return "", errors.New("entry is not a JSON object")
 	}
@@ -29,15 +51,15 @@ func EntryID(b []byte) (string, error) {
 		}
 		key := b[i+1 : end-1]
 		i = end + 1
-		switch c := bytes.Compare(key, []byte("id")); {
+		switch c := bytes.Compare(key, []byte(name)); {
 		case c == 0:
 			if i >= len(b) || b[i] != '"' {
-				return "", errors.New("entry: id is not a string")
+				return "", fmt.Errorf("entry: %s is not a string", name)
 			}
 			p := parser{data: b, pos: i}
 			return p.string()
 		case c > 0:
-			return "", nil // keys are sorted: there is no id
+			return "", nil // keys are sorted: there is no such member
 		}
 		if i = skipValue(b, i); i < 0 || i >= len(b) {
 			return "", errors.New("entry: unexpected end")

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -261,26 +262,52 @@ type known struct {
 	digest []byte
 }
 
-// lookup finds the committed entries holding ids.
+// lookup finds the committed entries holding ids. Entries are read in
+// runs of nearby indexes, since a retried batch holds neighbours.
 func (l *Ledger) lookup(ctx context.Context, log string, ids []string) (map[string]known, error) {
 	idx, err := l.cfg.Store.LookupIDs(ctx, log, ids)
 	if err != nil {
 		return nil, fmt.Errorf("looking up ids in log %q: %w", log, err)
 	}
 	out := make(map[string]known, len(idx))
+	if len(idx) == 0 {
+		return out, nil
+	}
+	want := make(map[uint64]string, len(idx))
+	indexes := make([]uint64, 0, len(idx))
 	for id, i := range idx {
-		es, err := l.cfg.Store.ReadEntries(ctx, log, i, i+1)
-		if err != nil {
-			return nil, fmt.Errorf("reading entry %d of log %q: %w", i, log, err)
+		want[i] = id
+		indexes = append(indexes, i)
+	}
+	slices.Sort(indexes)
+	const maxGap = 64 // read through gaps up to this many entries
+	for start := 0; start < len(indexes); {
+		end := start + 1
+		for end < len(indexes) && indexes[end]-indexes[end-1] <= maxGap {
+			end++
 		}
-		if len(es) != 1 {
+		lo, hi := indexes[start], indexes[end-1]+1
+		es, err := l.cfg.Store.ReadEntries(ctx, log, lo, hi)
+		if err != nil {
+			return nil, fmt.Errorf("reading entries [%d, %d) of log %q: %w", lo, hi, log, err)
+		}
+		for _, e := range es {
+			id, ok := want[e.Index]
+			if !ok {
+				continue
+			}
+			d, err := event.EntryDigest(e.Body)
+			if err != nil {
+				return nil, fmt.Errorf("entry %d of log %q: %w", e.Index, log, err)
+			}
+			out[id] = known{index: e.Index, leaf: event.LeafHash(e.Body), digest: d}
+		}
+		start = end
+	}
+	for id, i := range idx {
+		if _, ok := out[id]; !ok {
 			return nil, fmt.Errorf("entry %d of log %q, indexed for id %q, is missing", i, log, id)
 		}
-		e, err := event.ParseEntry(es[0].Body)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d of log %q: %w", i, log, err)
-		}
-		out[id] = known{index: i, leaf: event.LeafHash(es[0].Body), digest: e.Digest}
 	}
 	return out, nil
 }

@@ -81,7 +81,8 @@ type Batch struct {
 	Entries []Entry
 	// Tiles are the tiles that the batch completed or changed. A tile with
 	// the same (Level, Index) as a stored one replaces it: this is how the
-	// rightmost partial tiles grow. A stored full tile is never replaced.
+	// rightmost partial tiles grow. A stored full tile is never replaced:
+	// a tile no wider than the stored one is ignored.
 	Tiles []Tile
 	// Checkpoint is the signed checkpoint for size Start+len(Entries).
 	Checkpoint Checkpoint
@@ -96,6 +97,12 @@ type Store interface {
 	// written. It returns ErrConflict when the log's size is not b.Start
 	// and ErrDuplicateID when an entry's ID is already in the log. A log
 	// is created by its first Append.
+	//
+	// It rejects a malformed batch with another error, writing nothing:
+	// one with no entries, an entry whose Index is not Start plus its
+	// position, a Checkpoint.Size other than Start+len(Entries), or a tile
+	// whose Hashes are empty, not a whole number of hashes or wider than
+	// TileWidth.
 	Append(ctx context.Context, log string, b Batch) error
 
 	// Head returns the log's newest checkpoint. For a log that has no
@@ -134,7 +141,8 @@ type Store interface {
 	ScanTiles(ctx context.Context, log string, fn func(Tile) error) error
 
 	// Logs returns the names of all logs that have at least one entry, in
-	// lexical order.
+	// lexical order of their bytes (as sort.Strings, whatever the
+	// database's collation).
 	Logs(ctx context.Context) ([]string, error)
 
 	// Close releases the store's resources.

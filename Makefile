@@ -1,0 +1,50 @@
+# Targets for building, testing and trying Indelible. Run "make help".
+
+GO       ?= go
+BIN      ?= ./indelible
+FUZZTIME ?= 10s
+DEMO_DIR ?= ./demo-data
+
+.PHONY: help build test bench fuzz demo clean
+
+help:
+	@echo "make build   build the indelible binary ($(BIN))"
+	@echo "make test    go vet, gofmt check, and every test with the race detector"
+	@echo "make bench   run every benchmark"
+	@echo "make fuzz    run every fuzz target for $(FUZZTIME) each"
+	@echo "make demo    append testdata/sample-events.ndjson to $(DEMO_DIR) and verify it"
+	@echo "make clean   remove the binary and $(DEMO_DIR)"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/indelible
+
+test:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt needed on:"; echo "$$unformatted"; exit 1; \
+	fi
+	$(GO) test -race -count=1 ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Every func FuzzXxx in a _test.go file, run one at a time (go test -fuzz
+# takes one target per package).
+fuzz:
+	@set -e; \
+	for file in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		dir=$$(dirname "$$file"); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+			echo "$(GO) test -run='^$$' -fuzz='^$$target\$$' -fuzztime=$(FUZZTIME) $$dir"; \
+			$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "$$dir"; \
+		done; \
+	done
+
+demo: build
+	rm -rf $(DEMO_DIR)
+	$(BIN) append --data-dir $(DEMO_DIR) --log acme --checkpoint $(DEMO_DIR)/acme.checkpoint testdata/sample-events.ndjson
+	$(BIN) verify --data-dir $(DEMO_DIR) --trusted $(DEMO_DIR)/acme.checkpoint
+
+clean:
+	rm -rf $(BIN) $(DEMO_DIR)

@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/a24ba333/indelible/internal/store"
+)
+
+// insertRows is the number of entries inserted per INSERT statement: one
+// statement of 100 rows costs much less than 100 statements of one row.
+const insertRows = 100
+
+var insertEntriesSQL = "INSERT INTO entries (log, seq, id, body) VALUES " +
+	strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", insertRows), ", ")
+
+const (
+	insertEntrySQL = "INSERT INTO entries (log, seq, id, body) VALUES (?, ?, ?, ?)"
+
+	// A tile is replaced only by a wider one: partial tiles grow, and a full
+	// tile never changes.
+	upsertTileSQL = `INSERT INTO tiles (log, level, idx, hashes) VALUES (?, ?, ?, ?)
+		ON CONFLICT (log, level, idx) DO UPDATE SET hashes = excluded.hashes
+		WHERE length(excluded.hashes) > length(tiles.hashes)`
+)
+
+// Append implements store.Store. It returns an error without writing
+// anything if b is malformed.
+func (db *DB) Append(ctx context.Context, log string, b store.Batch) error {
+	if err := checkBatch(b); err != nil {
+		return fmt.Errorf("sqlite: appending to log %q: %w", log, err)
+	}
+	if err := db.append(ctx, log, b); err != nil {
+		return fmt.Errorf("sqlite: appending [%d, %d) to log %q: %w", b.Start, b.Checkpoint.Size, log, err)
+	}
+	return nil
+}
+
+func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
+	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock now
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	var id, size int64
+	err = tx.QueryRowContext(ctx, "SELECT id, size FROM logs WHERE name = ?", log).Scan(&id, &size)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		err = tx.QueryRowContext(ctx, "INSERT INTO logs (name, size) VALUES (?, 0) RETURNING id", log).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("creating log: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("reading log size: %w", err)
+	}
+	if uint64(size) != b.Start {
+		return fmt.Errorf("log size is %d: %w", size, store.ErrConflict)
+	}
+
+	if err := insertEntries(ctx, tx, id, b.Entries); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("%w: %v", store.ErrDuplicateID, err)
+		}
+		return fmt.Errorf("inserting entries: %w", err)
+	}
+	for _, t := range b.Tiles {
+		if _, err := tx.ExecContext(ctx, upsertTileSQL, id, t.Level, toInt64(t.Index), t.Hashes); err != nil {
+			return fmt.Errorf("writing tile %d/%d: %w", t.Level, t.Index, err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO checkpoints (log, size, note, created_at) VALUES (?, ?, ?, ?)",
+		id, toInt64(b.Checkpoint.Size), b.Checkpoint.Note, db.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("inserting checkpoint: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE logs SET size = ? WHERE id = ?", toInt64(b.Checkpoint.Size), id); err != nil {
+		return fmt.Errorf("updating log size: %w", err)
+	}
+	// With synchronous=FULL, COMMIT returns once the WAL is fsynced.
+	return tx.Commit()
+}
+
+// insertEntries inserts entries into log, insertRows per statement.
+func insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.Entry) error {
+	args := make([]any, 0, 4*insertRows)
+	for len(entries) >= insertRows {
+		args = args[:0]
+		for _, e := range entries[:insertRows] {
+			args = append(args, log, toInt64(e.Index), e.ID, e.Body)
+		}
+		if _, err := tx.ExecContext(ctx, insertEntriesSQL, args...); err != nil {
+			return err
+		}
+		entries = entries[insertRows:]
+	}
+	for _, e := range entries {
+		if _, err := tx.ExecContext(ctx, insertEntrySQL, log, toInt64(e.Index), e.ID, e.Body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBatch checks the batch's internal consistency.
+func checkBatch(b store.Batch) error {
+	if len(b.Entries) == 0 {
+		return errors.New("batch has no entries")
+	}
+	if b.Start > 1<<63-1-uint64(len(b.Entries)) {
+		return fmt.Errorf("batch start %d is too large", b.Start)
+	}
+	for k, e := range b.Entries {
+		if e.Index != b.Start+uint64(k) {
+			return fmt.Errorf("entry %d of batch starting at %d has index %d", k, b.Start, e.Index)
+		}
+	}
+	if end := b.Start + uint64(len(b.Entries)); b.Checkpoint.Size != end {
+		return fmt.Errorf("checkpoint size %d, want %d", b.Checkpoint.Size, end)
+	}
+	for _, t := range b.Tiles {
+		if t.Index > 1<<63-1 {
+			return fmt.Errorf("tile index %d is too large", t.Index)
+		}
+		if len(t.Hashes) == 0 || len(t.Hashes)%store.HashSize != 0 || t.Width() > store.TileWidth {
+			return fmt.Errorf("tile %d/%d is %d bytes long", t.Level, t.Index, len(t.Hashes))
+		}
+	}
+	return nil
+}

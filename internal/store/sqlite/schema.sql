@@ -1,0 +1,52 @@
+-- Schema version 1 of the Indelible SQLite store.
+--
+-- Integers are SQLite's signed 64-bit INTEGER: sizes, indexes and times
+-- above 2^63-1 cannot be stored. Every table is keyed by the log's numeric
+-- id, assigned by the first Append to that log and never changed.
+--
+-- Append writes rows and never updates or deletes them, except logs.size
+-- and the hashes of a tile that grows (the rightmost partial tiles of each
+-- level). Besides the primary keys, the only index is entries_id, which
+-- enforces the idempotency keys; query indexes are derived elsewhere, off
+-- the append path.
+
+-- logs holds one head row per log: size is the number of entries, read and
+-- updated by each Append inside its transaction.
+CREATE TABLE logs (
+	id   INTEGER PRIMARY KEY,
+	name TEXT    NOT NULL UNIQUE,
+	size INTEGER NOT NULL
+);
+
+-- entries holds the canonical entry bytes; seq is the leaf index. It is a
+-- rowid table (rows in append order, found through the primary key index):
+-- appends measured faster than with WITHOUT ROWID, and scans as fast.
+CREATE TABLE entries (
+	log  INTEGER NOT NULL,
+	seq  INTEGER NOT NULL,
+	id   TEXT    NOT NULL,
+	body BLOB    NOT NULL,
+	PRIMARY KEY (log, seq)
+);
+
+CREATE UNIQUE INDEX entries_id ON entries (log, id);
+
+-- tiles holds C2SP tlog-tiles hash tiles: hashes is the concatenation of
+-- 1 to 256 SHA-256 hashes of tree level 8*level, from hash 256*idx on.
+CREATE TABLE tiles (
+	log    INTEGER NOT NULL,
+	level  INTEGER NOT NULL,
+	idx    INTEGER NOT NULL,
+	hashes BLOB    NOT NULL,
+	PRIMARY KEY (log, level, idx)
+) WITHOUT ROWID;
+
+-- checkpoints holds the signed note for each tree size that an Append
+-- reached; created_at is the Unix time in milliseconds of that Append.
+CREATE TABLE checkpoints (
+	log        INTEGER NOT NULL,
+	size       INTEGER NOT NULL,
+	note       BLOB    NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (log, size)
+) WITHOUT ROWID;

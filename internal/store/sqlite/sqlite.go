@@ -1,0 +1,196 @@
+// Package sqlite is the embedded store.Store: every log in one SQLite
+// database file, in WAL mode with synchronous=FULL.
+//
+// # File format
+//
+// The database schema is schema.sql, version 1, recorded in the file's
+// PRAGMA user_version. Open creates it in an empty file and refuses a file
+// with a newer version; a later version of this package migrates older files
+// forward, one numbered step at a time, and never changes a step once
+// released.
+//
+// # Durability and concurrency
+//
+// Each Append is one BEGIN IMMEDIATE transaction on the single writer
+// connection. In WAL mode with synchronous=FULL, SQLite appends the
+// transaction's pages to the -wal file and fsyncs it before COMMIT returns,
+// so a batch is durable when Append returns nil; SQLite copies the WAL back
+// into the main file (and fsyncs it) at checkpoints, without ever exposing a
+// partial transaction. Readers use a separate pool of read-only connections:
+// WAL lets them read the last committed state while the writer commits, also
+// from another process (such as the verify command) that opens the same file.
+// Several processes may also write: BEGIN IMMEDIATE takes SQLite's write lock
+// and waits up to the busy timeout for it, and the size check inside the
+// transaction turns a lost race into store.ErrConflict.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/a24ba333/indelible/internal/store"
+)
+
+// schemaVersion is the version of schema.sql, kept in PRAGMA user_version.
+const schemaVersion = 1
+
+//go:embed schema.sql
+var schema string
+
+// driverName is the database/sql name of modernc.org/sqlite, a translation
+// of SQLite's C code to Go: no cgo, and as fast as the C library on
+// BenchmarkAppend within the margin this project accepts.
+const driverName = "sqlite"
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (a writer in another process, or a WAL checkpoint) before it
+// fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file. It is created if it does not exist; its
+	// directory must exist. SQLite keeps the -wal and -shm files beside it.
+	Path string
+	// Logger receives the store's rare events (schema creation). Nil
+	// discards them.
+	Logger *slog.Logger
+	// Now stamps checkpoints with their creation time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// DB is a store.Store in one SQLite database file.
+type DB struct {
+	w   *sql.DB // the single writer connection: Append and schema changes
+	r   *sql.DB // read-only connections, as many as there are readers
+	now func() time.Time
+
+	// scanChunk is the number of rows ScanEntries reads per query, so that
+	// a long scan does not pin one WAL snapshot (which would stop
+	// checkpoints from recycling the WAL) for its whole duration.
+	scanChunk int
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens the database at cfg.Path, creating the file and its schema if
+// needed. Several DBs, in one process or several, may open the same file.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("sqlite: Config.Path is empty")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	abs, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	name := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+
+	// Both pools wait for locks. journal_mode=WAL is persistent in the
+	// file; setting it on every connection only matters for the first. The
+	// readers refuse writes and map up to 1 GiB of the file into memory,
+	// which makes long scans markedly cheaper than read(2) per page.
+	params := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL", busyTimeout.Milliseconds())
+	w, err := sql.Open(driverName, name+"?"+params+"&_synchronous=FULL&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open(driverName, name+"?"+params+"&_query_only=1&_pragma=mmap_size(1073741824)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+	}
+	r.SetMaxIdleConns(4)
+	db := &DB{w: w, r: r, now: now, scanChunk: 4096}
+	if err := db.migrate(ctx, logger.With("path", cfg.Path)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+	}
+	return db, nil
+}
+
+// migrate brings the schema to schemaVersion.
+func (db *DB) migrate(ctx context.Context, logger *slog.Logger) error {
+	version, err := userVersion(ctx, db.w)
+	if err != nil {
+		return err
+	}
+	if version == schemaVersion {
+		return nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have migrated while we waited for the lock.
+	if version, err = userVersion(ctx, tx); err != nil {
+		return err
+	}
+	switch {
+	case version == schemaVersion:
+		return nil
+	case version > schemaVersion:
+		return fmt.Errorf("schema version %d is newer than this program's %d", version, schemaVersion)
+	}
+	// version == 0: a new file.
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("creating schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("setting schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("creating schema: %w", err)
+	}
+	logger.Info("created store schema", "version", schemaVersion)
+	return nil
+}
+
+func userVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("reading schema version: %w", err)
+	}
+	return v, nil
+}
+
+// Close closes the database. Appends in flight finish or fail first.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// toInt64 converts a size or index to SQLite's INTEGER, saturating: no
+// stored value exceeds math.MaxInt64, so a larger bound selects the same rows.
+func toInt64(u uint64) int64 {
+	return int64(min(u, 1<<63-1))
+}
+
+// isUnique reports whether err is a UNIQUE constraint failure.
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
