@@ -37,6 +37,8 @@ var allowed = map[string][]string{
 	"internal/respond":         {"internal/findings"},
 	"internal/ingest":          {"event"},
 	"internal/config":          {},
+	"internal/apikey":          {"event", "internal/store"},
+	"internal/server":          {"event", "verify", "internal/apikey", "internal/ingest", "internal/ledger", "internal/seal", "internal/store"},
 }
 
 // forbiddenStd are third-party or standard imports some packages must

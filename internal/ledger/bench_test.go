@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/a24ba333/indelible/event"
@@ -40,46 +41,63 @@ func benchEvent(id string, n int) *event.Event {
 
 // BenchmarkAppend measures durable appends (seal, sequence, commit with
 // fsync) on a real SQLite file, by batch size and number of concurrent
-// appenders. events/s is the figure that matters.
+// appenders, with time-ordered UUIDv7 ids (what the server assigns and the
+// Go SDK generates). events/s is the figure that matters.
 func BenchmarkAppend(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		for _, conc := range []int{1, 8, 64} {
 			b.Run(fmt.Sprintf("batch=%d/appenders=%d", batch, conc), func(b *testing.B) {
-				e := newEnv(b)
-				l := e.ledger(b, ledger.Config{})
-				ctx := context.Background()
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				per := b.N/conc + 1
-				b.ResetTimer()
-				start := time.Now()
-				for w := 0; w < conc; w++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						entries := make([]*event.Entry, batch)
-						for i := 0; i < per; i++ {
-							for k := range entries {
-								n := int(next.Add(1))
-								en, err := e.sealer.Seal("bench", benchEvent(fmt.Sprintf("%016x-%d", rand.Uint64(), n), n))
-								if err != nil {
-									b.Error(err)
-									return
-								}
-								entries[k] = en
-							}
-							if _, err := l.Append(ctx, "bench", entries); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				b.ReportMetric(float64(next.Load())/time.Since(start).Seconds(), "events/s")
+				benchAppend(b, batch, conc, uuidV7)
 			})
 		}
 	}
+}
+
+// BenchmarkAppendRandomIDs is BenchmarkAppend with random (UUIDv4-like)
+// client ids: every insert into the id index lands on a random page.
+func BenchmarkAppendRandomIDs(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d/appenders=8", batch), func(b *testing.B) {
+			benchAppend(b, batch, 8, func() string { return uuid.NewString() })
+		})
+	}
+}
+
+func uuidV7() string { return uuid.Must(uuid.NewV7()).String() }
+
+func benchAppend(b *testing.B, batch, conc int, newID func() string) {
+	e := newEnv(b)
+	l := e.ledger(b, ledger.Config{})
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	per := b.N/conc + 1
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			entries := make([]*event.Entry, batch)
+			for i := 0; i < per; i++ {
+				for k := range entries {
+					n := int(next.Add(1))
+					en, err := e.sealer.Seal("bench", benchEvent(newID(), n))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					entries[k] = en
+				}
+				if _, err := l.Append(ctx, "bench", entries); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(next.Load())/time.Since(start).Seconds(), "events/s")
 }
 
 // BenchmarkSealAndHash measures the CPU cost per event before the

@@ -191,36 +191,20 @@ func (l *Ledger) Append(ctx context.Context, log string, entries []*event.Entry)
 		first[it.id] = i
 	}
 
-	// Duplicates of committed entries. gen is read before the lookup: the
-	// sequencer checks the commits after it.
-	gen := s.gen.Load()
-	ids := make([]string, 0, len(first))
-	for id := range first {
-		ids = append(ids, id)
-	}
-	known, err := l.lookup(ctx, log, ids)
-	if err != nil {
-		return Appended{}, err
-	}
+	// Duplicates of committed entries are found by the sequencer: from
+	// the ids it committed recently, or, when the store's unique index
+	// refuses a batch, by looking the ids up.
 	for i, it := range items {
-		if dupOf[i] >= 0 {
-			continue
+		if dupOf[i] < 0 {
+			fresh = append(fresh, it)
+			freshAt = append(freshAt, i)
 		}
-		if k, ok := known[it.id]; ok {
-			if string(k.digest) != string(it.digest) {
-				return Appended{}, &ConflictError{ID: it.id, Index: k.index}
-			}
-			results[i] = Result{ID: it.id, Index: k.index, LeafHash: k.leaf, Duplicate: true}
-			continue
-		}
-		fresh = append(fresh, it)
-		freshAt = append(freshAt, i)
 	}
 
 	var size uint64
 	var cp []byte
-	if len(fresh) > 0 {
-		req := &request{items: fresh, gen: gen, done: make(chan response, 1)}
+	{
+		req := &request{items: fresh, done: make(chan response, 1)}
 		select {
 		case s.reqs <- req:
 		case <-ctx.Done():
@@ -239,12 +223,6 @@ func (l *Ledger) Append(ctx context.Context, log string, entries []*event.Entry)
 			results[i] = resp.results[k]
 		}
 		size, cp = resp.size, resp.checkpoint
-	} else {
-		head, err := l.cfg.Store.Head(ctx, log)
-		if err != nil {
-			return Appended{}, fmt.Errorf("reading head of log %q: %w", log, err)
-		}
-		size, cp = head.Size, head.Note
 	}
 	for i := range items {
 		if j := dupOf[i]; j >= 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -14,8 +13,7 @@ import (
 )
 
 // recentGens is how many of the newest commits the sequencer remembers
-// the ids of. An Append whose store lookup is older than that is looked up
-// again by the sequencer.
+// the ids of, so that a prompt retry is answered without the store.
 const recentGens = 1024
 
 // maxAttempts bounds how often one batch is re-sequenced after another
@@ -24,13 +22,8 @@ const maxAttempts = 8
 
 type request struct {
 	items []item
-	// gen is the number of commits this process had made to the log when
-	// the caller looked its ids up in the store; noGen forces a new lookup.
-	gen  uint64
-	done chan response // buffered: the sequencer never blocks on it
+	done  chan response // buffered: the sequencer never blocks on it
 }
-
-const noGen = ^uint64(0)
 
 type response struct {
 	results    []Result
@@ -47,7 +40,14 @@ type recentID struct {
 }
 
 // sequencer orders and commits one log's appends. Everything but reqs,
-// quit, stopped and gen is owned by its run goroutine.
+// quit and stopped is owned by its run goroutine.
+//
+// Idempotency: the store's unique index on ids is the guarantee that no
+// id is written twice. The sequencer first answers ids it committed
+// recently from memory, then commits optimistically; only when the store
+// refuses the batch for a duplicate id does it look the batch's ids up and
+// sequence again without them. Resent events are rare, so the common path
+// costs no lookup.
 type sequencer struct {
 	l       *Ledger
 	log     string
@@ -55,7 +55,7 @@ type sequencer struct {
 	reqs    chan *request
 	quit    chan struct{}
 	stopped chan struct{}
-	gen     atomic.Uint64 // commits made by this process; written by run
+	gen     uint64 // commits made by this process
 
 	loaded     bool
 	tree       *verify.Tree
@@ -155,25 +155,25 @@ func (s *sequencer) load(ctx context.Context) error {
 func (s *sequencer) commit(batch []*request) {
 	ctx := context.Background() // a batch is never abandoned half-way
 	var err error
+	lookup := false
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if !s.loaded {
 			if err = s.load(ctx); err != nil {
 				break
 			}
 		}
-		err = s.try(ctx, batch)
+		err = s.try(ctx, batch, lookup)
 		if err == nil {
 			return
 		}
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrDuplicateID) {
 			break
 		}
-		// Another writer appended to this log: its ids are unknown here.
-		s.l.cfg.Logger.Debug("log head moved, sequencing again", "log", s.log, "attempt", attempt, "err", err)
+		// A duplicate id, or another writer appended to this log: look
+		// the ids up and sequence again.
+		s.l.cfg.Logger.Debug("sequencing again", "log", s.log, "attempt", attempt, "err", err)
 		s.loaded = false
-		for _, r := range batch {
-			r.gen = noGen
-		}
+		lookup = true
 	}
 	s.loaded = false // reload before the next batch: the store's state is unknown
 	for _, r := range batch {
@@ -182,19 +182,16 @@ func (s *sequencer) commit(batch []*request) {
 }
 
 // try sequences the batch on a copy of the tree and commits it. On
-// success it installs the new tree and answers the requests.
-func (s *sequencer) try(ctx context.Context, batch []*request) error {
-	cur := s.gen.Load()
-	// Requests whose lookup predates the remembered commits are looked up
-	// again.
+// success it installs the new tree and answers the requests. With lookup,
+// it first looks every id of the batch up in the store.
+func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) error {
 	lookedUp := map[string]recentID{}
-	for _, r := range batch {
-		if r.gen != noGen && cur-r.gen < recentGens {
-			continue
-		}
-		ids := make([]string, len(r.items))
-		for i, it := range r.items {
-			ids[i] = it.id
+	if lookup {
+		var ids []string
+		for _, r := range batch {
+			for _, it := range r.items {
+				ids = append(ids, it.id)
+			}
 		}
 		k, err := s.l.lookup(ctx, s.log, ids)
 		if err != nil {
@@ -256,7 +253,17 @@ func (s *sequencer) try(ctx context.Context, batch []*request) error {
 		answers[ri] = res
 	}
 
-	cp := s.checkpoint
+	cp, size := s.checkpoint, s.tree.Size()
+	if len(entries) == 0 && maxIndex(answers) > size {
+		// Every entry was a duplicate, one of them committed by another
+		// writer after this sequencer loaded the head: read the head again
+		// (it was written before the lookup that found the entry).
+		head, err := s.l.cfg.Store.Head(ctx, s.log)
+		if err != nil {
+			return fmt.Errorf("reading head: %w", err)
+		}
+		cp, size = head.Note, head.Size
+	}
 	if len(entries) > 0 {
 		for _, t := range tree.PartialTiles() {
 			tiles = append(tiles, store.Tile{Level: t.Level, Index: t.Index, Hashes: t.Hashes})
@@ -279,17 +286,17 @@ func (s *sequencer) try(ctx context.Context, batch []*request) error {
 				return err
 			}
 		}
-		gen := s.gen.Load() + 1
-		s.remember(gen, added, inBatch)
+		s.gen++
+		s.remember(s.gen, added, inBatch)
 		s.tree, s.checkpoint = tree, cp
-		s.gen.Store(gen)
+		size = tree.Size()
 	}
 	for ri, r := range batch {
 		if failed[ri] != nil {
 			r.done <- response{err: failed[ri]}
 			continue
 		}
-		r.done <- response{results: answers[ri], size: s.tree.Size(), checkpoint: cp}
+		r.done <- response{results: answers[ri], size: size, checkpoint: cp}
 	}
 	return nil
 }
@@ -309,4 +316,16 @@ func (s *sequencer) remember(gen uint64, ids []string, info map[string]recentID)
 		s.recent[id] = r
 	}
 	s.recentLog[slot] = ids
+}
+
+// maxIndex returns one more than the largest index among the results, or
+// 0 if there are none.
+func maxIndex(answers [][]Result) uint64 {
+	var m uint64
+	for _, rs := range answers {
+		for _, r := range rs {
+			m = max(m, r.Index+1)
+		}
+	}
+	return m
 }

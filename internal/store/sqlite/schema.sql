@@ -50,3 +50,17 @@ CREATE TABLE checkpoints (
 	created_at INTEGER NOT NULL,
 	PRIMARY KEY (log, size)
 ) WITHOUT ROWID;
+
+-- api_keys holds API keys: hash is SHA-256 of the whole token, never the
+-- token itself. Times are Unix milliseconds; revoked_at is 0 while valid.
+-- Every change is also an entry in the log (indelible.key.*).
+CREATE TABLE api_keys (
+	id         TEXT    PRIMARY KEY,
+	tenant     TEXT    NOT NULL,
+	role       TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	created_by TEXT    NOT NULL,
+	hash       BLOB    NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);

@@ -135,3 +135,11 @@ func TestNewerSchema(t *testing.T) {
 		t.Errorf("Open of a file with schema version 99 = nil error, want error")
 	}
 }
+
+func TestKeys(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T) store.Keys {
+		db := open(t, filepath.Join(t.TempDir(), "indelible.db"))
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

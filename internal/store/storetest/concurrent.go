@@ -102,7 +102,7 @@ func testConcurrentOneLog(t *testing.T, s store.Store) {
 }
 
 func testConcurrentManyLogs(t *testing.T, s store.Store) {
-	const logs, batches, perBatch = 8, 10, 20
+	const logs, batches, perBatch = 4, 6, 20
 	var wg sync.WaitGroup
 	for l := range logs {
 		// Two writers per log, each log at its own pace.
