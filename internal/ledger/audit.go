@@ -87,8 +87,40 @@ func AuditLog(ctx context.Context, st store.Store, log string, cfg AuditConfig) 
 		return nil, err
 	}
 
+	// The store is read on one goroutine while this one checks: reading
+	// rows and hashing them cost about the same, so on two cores the
+	// pipeline doubles the speed.
 	const progressEvery = 1 << 16
-	err = st.ScanEntries(ctx, log, 0, head.Size, func(e store.Entry) error {
+	chunks := make(chan []store.Entry, 4)
+	scanCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		const chunkSize = 1024
+		chunk := make([]store.Entry, 0, chunkSize)
+		err := st.ScanEntries(scanCtx, log, 0, head.Size, func(e store.Entry) error {
+			chunk = append(chunk, e)
+			if len(chunk) == chunkSize {
+				select {
+				case chunks <- chunk:
+				case <-scanCtx.Done():
+					return scanCtx.Err()
+				}
+				chunk = make([]store.Entry, 0, chunkSize)
+			}
+			return nil
+		})
+		if err == nil && len(chunk) > 0 {
+			select {
+			case chunks <- chunk:
+			case <-scanCtx.Done():
+				err = scanCtx.Err()
+			}
+		}
+		scanErr <- err
+	}()
+	check := func(e store.Entry) error {
 		id, err := event.EntryID(e.Body)
 		if err != nil {
 			return &verify.Error{Log: log, Index: e.Index, Kind: verify.EntryChanged, Detail: fmt.Sprintf("entry is not a valid entry: %v", err)}
@@ -103,9 +135,26 @@ func AuditLog(ctx context.Context, st store.Store, log string, cfg AuditConfig) 
 			cfg.Progress(v.Size(), head.Size)
 		}
 		return feed()
-	})
+	}
+	for chunk := range chunks {
+		for _, e := range chunk {
+			if err = check(e); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	if err != nil {
+		cancel()
+		for range chunks {
+		}
+		<-scanErr
 		return nil, err
+	}
+	if err := <-scanErr; err != nil {
+		return nil, fmt.Errorf("reading entries of log %q: %w", log, err)
 	}
 	latest, err := v.Finish()
 	if err != nil {
