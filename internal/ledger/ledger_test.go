@@ -448,3 +448,34 @@ func TestValidLogName(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxWaitBatches(t *testing.T) {
+	e := newEnv(t)
+	l := e.ledger(t, ledger.Config{MaxWait: 20 * time.Millisecond, MaxBatch: 1000})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	sizes := make(chan uint64, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := l.Append(ctx, "acme", e.seal(t, "acme", sample(fmt.Sprint(i), i)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sizes <- a.Size
+		}()
+	}
+	wg.Wait()
+	close(sizes)
+	distinct := map[uint64]bool{}
+	for s := range sizes {
+		distinct[s] = true
+	}
+	// 20 concurrent single appends within a 20 ms window share commits.
+	if len(distinct) >= 20 {
+		t.Errorf("20 appends made %d commits; want them batched", len(distinct))
+	}
+	e.audit(t, l, "acme")
+}

@@ -88,10 +88,10 @@ func (s *sequencer) run() {
 		batch := []*request{first}
 		n := len(first.items)
 		var timeout <-chan time.Time
+		var timer *time.Timer
 		if s.l.cfg.MaxWait > 0 {
-			t := time.NewTimer(s.l.cfg.MaxWait)
-			timeout = t.C
-			defer t.Stop()
+			timer = time.NewTimer(s.l.cfg.MaxWait)
+			timeout = timer.C
 		}
 	gather:
 		for n < s.l.cfg.MaxBatch {
@@ -112,6 +112,9 @@ func (s *sequencer) run() {
 			case <-timeout:
 				break gather
 			}
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		s.commit(batch)
 	}
@@ -172,7 +175,9 @@ func (s *sequencer) commit(batch []*request) {
 		// A duplicate id, or another writer appended to this log: look
 		// the ids up and sequence again.
 		s.l.cfg.Logger.Debug("sequencing again", "log", s.log, "attempt", attempt, "err", err)
-		s.loaded = false
+		if errors.Is(err, store.ErrConflict) {
+			s.loaded = false
+		}
 		lookup = true
 	}
 	s.loaded = false // reload before the next batch: the store's state is unknown
