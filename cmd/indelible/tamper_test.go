@@ -262,11 +262,12 @@ func TestTamper(t *testing.T) {
 		name: "entry inserted",
 		damage: func(tp *tamper, f *tamperFixture) {
 			body := tp.forge(300, "forged-1")
-			// Two steps, so that no intermediate row collides with the
-			// primary key: seq -> -seq-1 -> seq+1.
-			tp.exec("UPDATE entries SET seq = -seq - 1 WHERE log = ? AND seq >= ?", tp.log, 300)
-			tp.exec("UPDATE entries SET seq = -seq WHERE log = ? AND seq < 0", tp.log)
-			tp.exec("INSERT INTO entries (log, seq, id, body) VALUES (?, ?, ?, ?)", tp.log, 300, "forged-1", body)
+			// The rowid k is (log << 40) | seq. Two steps, so that no
+			// intermediate row collides with the primary key:
+			// k -> -k-1 -> k+1.
+			tp.exec("UPDATE entries SET k = -k - 1 WHERE log = ? AND seq >= ?", tp.log, 300)
+			tp.exec("UPDATE entries SET k = -k WHERE k < 0")
+			tp.exec("INSERT INTO entries (k, id, body) VALUES ((? << 40) | ?, ?, ?)", tp.log, 300, "forged-1", body)
 		},
 		checks: []verifyCheck{{index: 300, kind: verify.EntryChanged}},
 	}, {
@@ -391,7 +392,7 @@ func TestTamper(t *testing.T) {
 		name: "entry appended at the tail without a checkpoint",
 		damage: func(tp *tamper, f *tamperFixture) {
 			body := tp.forge(999, "forged-tail")
-			tp.exec("INSERT INTO entries (log, seq, id, body) VALUES (?, ?, ?, ?)", tp.log, 1000, "forged-tail", body)
+			tp.exec("INSERT INTO entries (k, id, body) VALUES ((? << 40) | ?, ?, ?)", tp.log, 1000, "forged-tail", body)
 			tp.exec("UPDATE logs SET size = 1001 WHERE id = ?", tp.log)
 		},
 		checks: []verifyCheck{{index: 1000, kind: verify.EntryUnsigned}},
@@ -399,14 +400,13 @@ func TestTamper(t *testing.T) {
 		name: "entry appended past the tail, leaving a gap",
 		damage: func(tp *tamper, f *tamperFixture) {
 			body := tp.forge(999, "forged-gap")
-			tp.exec("INSERT INTO entries (log, seq, id, body) VALUES (?, ?, ?, ?)", tp.log, 1005, "forged-gap", body)
+			tp.exec("INSERT INTO entries (k, id, body) VALUES ((? << 40) | ?, ?, ?)", tp.log, 1005, "forged-gap", body)
 		},
-		checks: []verifyCheck{{index: 1000, upTo: 1005,
-			gap: "verify looks for an entry past the newest checkpoint only at index <size> (ReadEntries(size, size+1) in internal/ledger.AuditLog), so an entry stored further on goes unnoticed"}},
+		checks: []verifyCheck{{index: 1005, kind: verify.EntryUnsigned}},
 	}, {
 		name: "entry moved to another log",
 		damage: func(tp *tamper, f *tamperFixture) {
-			tp.exec("UPDATE entries SET log = ? WHERE log = ? AND seq = ?", dbLogID(tp.t, tp.db, otherLog), tp.log, 800)
+			tp.exec("UPDATE entries SET k = (? << 40) | seq WHERE log = ? AND seq = ?", dbLogID(tp.t, tp.db, otherLog), tp.log, 800)
 		},
 		checks: []verifyCheck{{index: 800, kind: verify.EntryMissing}},
 	}, {
@@ -414,10 +414,9 @@ func TestTamper(t *testing.T) {
 		// one at index 800.
 		name: "entry moved in from another log",
 		damage: func(tp *tamper, f *tamperFixture) {
-			tp.exec("UPDATE entries SET log = ? WHERE log = ? AND seq = ?", dbLogID(tp.t, tp.db, otherLog), tp.log, 800)
+			tp.exec("UPDATE entries SET k = (? << 40) | seq WHERE log = ? AND seq = ?", dbLogID(tp.t, tp.db, otherLog), tp.log, 800)
 		},
-		checks: []verifyCheck{{flags: []string{"--log", otherLog}, index: 5, upTo: 800,
-			gap: "the same blind spot as an entry appended past the tail with a gap: log " + otherLog + " ends at 5 and nothing looks at index 800"}},
+		checks: []verifyCheck{{flags: []string{"--log", otherLog}, index: 800, kind: verify.EntryUnsigned}},
 	}}
 
 	for _, tc := range cases {
@@ -494,11 +493,6 @@ func TestTamper(t *testing.T) {
 				t.Fatalf("want exit 1 and a fork\n%s", r)
 			}
 			if i, _ := strconv.ParseUint(m[2], 10, 64); i >= 1000 {
-				if i == 1000 && size == 1000 {
-					t.Skipf("known defect: a fork is reported at index 1000, past the tree of size 1000, when the rewritten log "+
-						"has a checkpoint at the trusted size (verify.LogVerifier.checkPending accepts that checkpoint as latest "+
-						"before comparing the trusted root)\n%s", r)
-				}
 				t.Errorf("fork reported at index %d, want one below the trusted size 1000\n%s", i, r)
 			}
 		})

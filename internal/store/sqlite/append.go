@@ -14,11 +14,11 @@ import (
 // statement of 100 rows costs much less than 100 statements of one row.
 const insertRows = 100
 
-var insertEntriesSQL = "INSERT INTO entries (log, seq, id, body) VALUES " +
-	strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", insertRows), ", ")
+var insertEntriesSQL = "INSERT INTO entries (k, id, body) VALUES " +
+	strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", insertRows), ", ")
 
 const (
-	insertEntrySQL = "INSERT INTO entries (log, seq, id, body) VALUES (?, ?, ?, ?)"
+	insertEntrySQL = "INSERT INTO entries (k, id, body) VALUES (?, ?, ?)"
 
 	// A tile is replaced only by a wider one: partial tiles grow, and a full
 	// tile never changes.
@@ -54,6 +54,9 @@ func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
 		if err != nil {
 			return fmt.Errorf("creating log: %w", err)
 		}
+		if id >= 1<<(63-seqBits) {
+			return fmt.Errorf("creating log: the store holds the most logs it can (%d)", 1<<(63-seqBits))
+		}
 	case err != nil:
 		return fmt.Errorf("reading log size: %w", err)
 	}
@@ -86,11 +89,11 @@ func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
 
 // insertEntries inserts entries into log, insertRows per statement.
 func insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.Entry) error {
-	args := make([]any, 0, 4*insertRows)
+	args := make([]any, 0, 3*insertRows)
 	for len(entries) >= insertRows {
 		args = args[:0]
 		for _, e := range entries[:insertRows] {
-			args = append(args, log, toInt64(e.Index), e.ID, e.Body)
+			args = append(args, entryKey(log, e.Index), e.ID, e.Body)
 		}
 		if _, err := tx.ExecContext(ctx, insertEntriesSQL, args...); err != nil {
 			return err
@@ -98,7 +101,7 @@ func insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.E
 		entries = entries[insertRows:]
 	}
 	for _, e := range entries {
-		if _, err := tx.ExecContext(ctx, insertEntrySQL, log, toInt64(e.Index), e.ID, e.Body); err != nil {
+		if _, err := tx.ExecContext(ctx, insertEntrySQL, entryKey(log, e.Index), e.ID, e.Body); err != nil {
 			return err
 		}
 	}
@@ -110,8 +113,8 @@ func checkBatch(b store.Batch) error {
 	if len(b.Entries) == 0 {
 		return errors.New("batch has no entries")
 	}
-	if b.Start > 1<<63-1-uint64(len(b.Entries)) {
-		return fmt.Errorf("batch start %d is too large", b.Start)
+	if b.Start > maxSeq-uint64(len(b.Entries)) {
+		return fmt.Errorf("batch start %d is too large: a log holds at most %d entries", b.Start, maxSeq)
 	}
 	for k, e := range b.Entries {
 		if e.Index != b.Start+uint64(k) {
@@ -130,4 +133,16 @@ func checkBatch(b store.Batch) error {
 		}
 	}
 	return nil
+}
+
+// seqBits is the number of low bits of an entry's rowid that hold its
+// index; the log's id is above them.
+const seqBits = 40
+
+// maxSeq is the number of entries a log can hold.
+const maxSeq = 1 << seqBits
+
+// entryKey returns the rowid of the entry at index seq of log.
+func entryKey(log int64, seq uint64) int64 {
+	return log<<seqBits + int64(seq) // seq == maxSeq gives the start of the next log
 }

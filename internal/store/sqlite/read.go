@@ -168,9 +168,11 @@ func (db *DB) scanEntries(ctx context.Context, log, lo, hi int64, fn func(store.
 	defer conn.Close()
 	var fnErr error
 	err = conn.Raw(func(dc any) error {
+		// The range is on the rowid, (log << 40) | seq: a range scan of
+		// the table itself.
 		rows, err := dc.(driver.QueryerContext).QueryContext(ctx, `SELECT seq, id, body FROM entries
-			WHERE log = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`, []driver.NamedValue{
-			{Ordinal: 1, Value: log}, {Ordinal: 2, Value: lo}, {Ordinal: 3, Value: hi}, {Ordinal: 4, Value: int64(db.scanChunk)},
+			WHERE k >= ? AND k < ? ORDER BY k LIMIT ?`, []driver.NamedValue{
+			{Ordinal: 1, Value: entryKey(log, uint64(min(lo, maxSeq)))}, {Ordinal: 2, Value: entryKey(log, uint64(min(hi, maxSeq)))}, {Ordinal: 3, Value: int64(db.scanChunk)},
 		})
 		if err != nil {
 			return err

@@ -18,15 +18,18 @@ CREATE TABLE logs (
 	size INTEGER NOT NULL
 );
 
--- entries holds the canonical entry bytes; seq is the leaf index. It is a
--- rowid table (rows in append order, found through the primary key index):
--- appends measured faster than with WITHOUT ROWID, and scans as fast.
+-- entries holds the canonical entry bytes; seq is the leaf index. The
+-- rowid k is (log << 40) | seq, so that each log's entries are one
+-- contiguous, append-only run of the table's own B-tree: an append adds to
+-- the table and to entries_id only (measured about 15% cheaper than a
+-- separate (log, seq) key). log and seq are derived from k. A log holds at
+-- most 2^40 entries and there are at most 2^23 logs.
 CREATE TABLE entries (
-	log  INTEGER NOT NULL,
-	seq  INTEGER NOT NULL,
+	k    INTEGER PRIMARY KEY,
+	log  INTEGER NOT NULL GENERATED ALWAYS AS (k >> 40) VIRTUAL,
+	seq  INTEGER NOT NULL GENERATED ALWAYS AS (k & 1099511627775) VIRTUAL,
 	id   TEXT    NOT NULL,
-	body BLOB    NOT NULL,
-	PRIMARY KEY (log, seq)
+	body BLOB    NOT NULL
 );
 
 CREATE UNIQUE INDEX entries_id ON entries (log, id);

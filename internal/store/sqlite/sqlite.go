@@ -71,15 +71,27 @@ type Config struct {
 
 // DB is a store.Store in one SQLite database file.
 type DB struct {
-	w   *sql.DB // the single writer connection: Append and schema changes
-	r   *sql.DB // read-only connections, as many as there are readers
-	now func() time.Time
+	w    *sql.DB // the single writer connection: Append and schema changes
+	r    *sql.DB // read-only connections, as many as there are readers
+	ckpt *sql.DB // one connection for background WAL checkpoints
+	now  func() time.Time
 
 	// scanChunk is the number of rows ScanEntries reads per query, so that
 	// a long scan does not pin one WAL snapshot (which would stop
 	// checkpoints from recycling the WAL) for its whole duration.
 	scanChunk int
+
+	// stopCheckpoints ends the background WAL checkpointer; checkpointsDone
+	// is closed when it has ended.
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
+
+// checkpointEvery is how often the background checkpointer copies the WAL
+// back into the database file. The writer's automatic checkpoints are off:
+// they would run inside an Append, on the latency path, fsyncing the
+// database file while the batch waits.
+const checkpointEvery = 500 * time.Millisecond
 
 var _ store.Store = (*DB)(nil)
 
@@ -108,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// readers refuse writes and map up to 1 GiB of the file into memory,
 	// which spares long scans a read(2) per page.
 	params := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL", busyTimeout.Milliseconds())
-	w, err := sql.Open(driverName, name+"?"+params+"&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(memory)&_pragma=cache_size(-65536)")
+	w, err := sql.Open(driverName, name+"?"+params+"&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(memory)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
@@ -122,12 +134,42 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
 	r.SetMaxIdleConns(4)
-	db := &DB{w: w, r: r, now: now, scanChunk: 4096}
+	ckpt, err := sql.Open(driverName, name+"?"+params)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	db := &DB{w: w, r: r, ckpt: ckpt, now: now, scanChunk: 4096, stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
 	if err := db.migrate(ctx, logger.With("path", cfg.Path)); err != nil {
+		close(db.checkpointsDone)
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
+	go db.checkpoints(logger)
 	return db, nil
+}
+
+// checkpoints copies the WAL into the database file every checkpointEvery,
+// on a connection of its own: a PASSIVE checkpoint never blocks the writer
+// or readers, and skips frames that a reader still needs.
+func (db *DB) checkpoints(logger *slog.Logger) {
+	defer close(db.checkpointsDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+		var busy, logPages, done int
+		err := db.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done)
+		if err != nil {
+			logger.Warn("WAL checkpoint failed", "err", err)
+		}
+	}
 }
 
 // migrate brings the schema to schemaVersion.
@@ -180,7 +222,13 @@ func userVersion(ctx context.Context, q interface {
 
 // Close closes the database. Appends in flight finish or fail first.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	select {
+	case <-db.stopCheckpoints:
+	default:
+		close(db.stopCheckpoints)
+	}
+	<-db.checkpointsDone
+	return errors.Join(db.r.Close(), db.w.Close(), db.ckpt.Close())
 }
 
 // toInt64 converts a size or index to SQLite's INTEGER, saturating: no
