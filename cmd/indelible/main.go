@@ -75,10 +75,15 @@ type command struct {
 // commands lists every subcommand, in the order of the command list.
 func commands() []*command {
 	return []*command{
+		serveCommand(),
 		appendCommand(),
 		verifyCommand(),
 		keysInitCommand(),
+		keysCreateCommand(),
+		keysListCommand(),
+		keysRevokeCommand(),
 		keysPublicCommand(),
+		benchCommand(),
 		versionCommand(),
 	}
 }

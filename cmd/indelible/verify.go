@@ -28,7 +28,7 @@ func verifyCommand() *command {
 	return &command{
 		name:     "verify",
 		summary:  "check every entry, tile and checkpoint of the logs in a data directory",
-		synopsis: "verify --data-dir DIR [--log LOG] [--key FILE] [--trusted FILE]... [--save-trusted FILE]",
+		synopsis: "verify --data-dir DIR [--log LOG] [--key FILE] [--trusted FILE]... [--save-trusted FILE]\n" + verifyServerSynopsis,
 		help: `
 Verifies the logs of DIR (or only --log LOG) from their bytes: every entry's
 leaf hash is recomputed, the Merkle tree is rebuilt and compared with every
@@ -65,11 +65,11 @@ trusted checkpoint must be of that log.
 
 Verification is read-only and safe while other commands append to DIR.
 Exit status: 0 all logs verified, 1 a log is damaged or a trusted checkpoint
-does not verify, 2 usage or I/O error.`,
+does not verify, 2 usage or I/O error.` + verifyServerHelp,
 		examples: `
 indelible verify --data-dir ./data
 indelible verify --data-dir ./data --key verifier.key --trusted trusted.checkpoints --save-trusted trusted.checkpoints
-indelible verify --data-dir ./data --log acme --trusted acme.checkpoint --progress`,
+indelible verify --data-dir ./data --log acme --trusted acme.checkpoint --progress` + verifyServerExamples,
 		setup: func(fs *flag.FlagSet, common *commonFlags) func(context.Context, *stdio, []string) error {
 			var o verifyOptions
 			fs.StringVar(&o.dataDir, "data-dir", "", "`directory` holding the database")
@@ -78,11 +78,16 @@ indelible verify --data-dir ./data --log acme --trusted acme.checkpoint --progre
 			fs.Var(&o.trusted, "trusted", "`file` of signed checkpoints that the logs must extend (repeatable)")
 			fs.StringVar(&o.saveTrusted, "save-trusted", "", "after success, write the newest verified checkpoints to `file`")
 			fs.BoolVar(&o.progress, "progress", false, "report progress on standard error every few seconds\n(the default when standard error is a terminal)")
+			var srv serverVerifyFlags
+			srv.register(fs)
 			return func(ctx context.Context, sio *stdio, args []string) error {
 				if err := noArgs(args); err != nil {
 					return err
 				}
 				o.progress = o.progress || common.stderrIsTerminal
+				if srv.server != "" {
+					return verifyServer(ctx, sio, common.logger(), o, srv)
+				}
 				return verifyLogs(ctx, sio, common.logger(), o)
 			}
 		},

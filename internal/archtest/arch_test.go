@@ -38,6 +38,7 @@ var allowed = map[string][]string{
 	"internal/ingest":          {"event"},
 	"internal/config":          {},
 	"internal/apikey":          {"event", "internal/store"},
+	"internal/index":           {"event", "verify", "internal/store"},
 	"internal/server":          {"event", "verify", "internal/apikey", "internal/ingest", "internal/ledger", "internal/seal", "internal/store"},
 }
 

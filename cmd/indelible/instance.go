@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/ledger"
+	"github.com/a24ba333/indelible/internal/seal"
+	"github.com/a24ba333/indelible/internal/signkey"
+	"github.com/a24ba333/indelible/internal/store/sqlite"
+)
+
+// instance is an opened data directory: the signing key, the store, the
+// ledger on it, the sealer and the API keys. Several processes may open
+// the same data directory (a server and a "keys create", say): the store
+// serialises their writes.
+type instance struct {
+	key    *signkey.Key
+	db     *sqlite.DB
+	ledger *ledger.Ledger
+	sealer *seal.Sealer
+	keys   *apikey.Manager
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// openInstance opens dir, creating its signing key (named name) if it has
+// none.
+func openInstance(ctx context.Context, dir, name string, logger *slog.Logger, lcfg ledger.Config) (*instance, error) {
+	if err := requireDataDir(dir); err != nil {
+		return nil, err
+	}
+	if err := validKeyName(name); err != nil {
+		return nil, err
+	}
+	key, created, err := signkey.LoadOrInit(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("loading the signing key: %w", err)
+	}
+	if created {
+		logger.Info("created checkpoint signing key (no key was present)", "name", key.Name(),
+			"path", filepath.Join(dir, signkey.PrivateFile), "verifier", key.Verifier)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	lcfg.Store, lcfg.Signer, lcfg.Logger = db, key.Signer, logger
+	led, err := ledger.New(lcfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sealer, err := seal.New(seal.Config{DigestKey: key.DigestKey()})
+	if err != nil {
+		led.Close()
+		db.Close()
+		return nil, err
+	}
+	in := &instance{key: key, db: db, ledger: led, sealer: sealer}
+	in.keys, err = apikey.New(apikey.Config{Store: db, Record: in.record, ValidTenant: ledger.ValidLogName})
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// record appends an event that Indelible writes about itself.
+func (in *instance) record(ctx context.Context, log string, ev *event.Event) error {
+	if err := ev.Validate(true); err != nil {
+		return err
+	}
+	e, err := in.sealer.Seal(log, ev)
+	if err != nil {
+		return err
+	}
+	_, err = in.ledger.Append(ctx, log, []*event.Entry{e})
+	return err
+}
+
+// Close waits for appends in flight, then closes the store. Calls after
+// the first return its result.
+func (in *instance) Close() error {
+	in.closeOnce.Do(func() { in.closeErr = errors.Join(in.ledger.Close(), in.db.Close()) })
+	return in.closeErr
+}

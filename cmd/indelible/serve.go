@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/a24ba333/indelible/internal/ledger"
+	"github.com/a24ba333/indelible/internal/server"
+)
+
+// bootstrapKeyFile is where serve writes the first admin key of an empty
+// data directory.
+const bootstrapKeyFile = "bootstrap-admin.key"
+
+type serveOptions struct {
+	dataDir, addr, name string
+	maxBatch            int
+	maxWait             time.Duration
+	limits              server.Limits
+	privateTiles        bool
+	shutdownTimeout     time.Duration
+}
+
+func serveCommand() *command {
+	return &command{
+		name:     "serve",
+		summary:  "serve the HTTP API on a data directory",
+		synopsis: "serve --data-dir DIR [--addr HOST:PORT] [--config FILE]",
+		help: `
+Serves the HTTP API (ingest, checkpoints, C2SP tiles, proofs, API keys,
+metrics) on the embedded store of DIR, creating the directory, its signing
+key and its database on first start.
+
+An empty data directory also gets a bootstrap admin API key (instance-wide),
+written once to DIR/bootstrap-admin.key with mode 0600: use it to create
+the keys your applications use (indelible keys create, or POST /v1/keys),
+then delete the file.
+
+An event is acknowledged (2xx) only once it is durable and covered by a
+signed checkpoint, which the answer carries. Concurrent requests share
+commits. On SIGTERM or Ctrl-C the server stops accepting connections,
+answers /readyz with 503, lets the requests in flight finish (their events
+are committed), then exits.
+
+Flags come from the command line, then INDELIBLE_* environment variables,
+then the optional --config file, whose lines are "flag-name = value"
+(blank lines and lines starting with # are ignored).`,
+		examples: `
+indelible serve --data-dir /var/lib/indelible --addr 127.0.0.1:8080
+INDELIBLE_DATA_DIR=/var/lib/indelible indelible serve
+indelible serve --config /etc/indelible/serve.conf`,
+		setup: func(fs *flag.FlagSet, common *commonFlags) func(context.Context, *stdio, []string) error {
+			var o serveOptions
+			fs.StringVar(&o.dataDir, "data-dir", "", "`directory` holding the database and keys (created if missing)")
+			fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
+			fs.StringVar(&o.name, "name", defaultInstanceName, "instance `name` for a new signing key (the checkpoint origin prefix)")
+			fs.IntVar(&o.maxBatch, "max-batch", 4096, "most `events` committed in one transaction")
+			fs.DurationVar(&o.maxWait, "max-wait", 0, "how long a commit waits for more events (0: commit what queued up during the previous commit)")
+			fs.Int64Var(&o.limits.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest ingest request body in `bytes`")
+			fs.IntVar(&o.limits.MaxBatchEvents, "max-request-events", server.DefaultMaxBatchEvents, "most `events` in one ingest request")
+			fs.IntVar(&o.limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "most ingest `requests` served at once; more get 503 with Retry-After")
+			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
+			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+			config := fs.String("config", "", "optional config `file` of \"flag-name = value\" lines")
+			return func(ctx context.Context, sio *stdio, args []string) error {
+				if err := noArgs(args); err != nil {
+					return err
+				}
+				if *config != "" {
+					if err := applyConfigFile(fs, *config, sio.getenv); err != nil {
+						return usageErrorf("--config: %v", err)
+					}
+				}
+				return serve(ctx, sio, common.logger(), o)
+			}
+		},
+	}
+}
+
+// applyConfigFile sets, from a file of "flag-name = value" lines, every
+// flag that neither the command line nor the environment set.
+func applyConfigFile(fs *flag.FlagSet, path string, getenv func(string) string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(text, "=")
+		if !ok {
+			return fmt.Errorf("%s:%d: want \"flag-name = value\"", path, line)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if fs.Lookup(name) == nil || name == "config" {
+			return fmt.Errorf("%s:%d: unknown setting %q", path, line, name)
+		}
+		if set[name] || getenv(envName(name)) != "" {
+			continue
+		}
+		if err := fs.Set(name, value); err != nil {
+			return fmt.Errorf("%s:%d: %s: %v", path, line, name, err)
+		}
+	}
+	return sc.Err()
+}
+
+func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions) error {
+	if o.maxBatch <= 0 {
+		return usageErrorf("--max-batch must be positive, got %d", o.maxBatch)
+	}
+	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait})
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	token, _, err := in.keys.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("creating the bootstrap admin key: %w", err)
+	}
+	keyPath := filepath.Join(o.dataDir, bootstrapKeyFile)
+	if token != "" {
+		if err := os.WriteFile(keyPath, []byte(token+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing the bootstrap admin key: %w", err)
+		}
+		logger.Info("created a bootstrap admin API key (instance-wide); create your own keys with it, then delete the file", "path", keyPath)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := server.New(server.Config{
+		Ledger:       in.ledger,
+		Entries:      in.db,
+		Sealer:       in.sealer,
+		Keys:         in.keys,
+		VerifierKey:  in.key.Verifier,
+		Limits:       o.limits,
+		PrivateTiles: o.privateTiles,
+		Logger:       logger,
+		Registry:     reg,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	logger.Info("serving", "addr", addr, "data_dir", o.dataDir, "instance", in.key.Name(), "verifier_key", in.key.Verifier)
+	fmt.Fprintf(sio.err, `Indelible is serving on http://%s
+Send a first event (to the log "demo") with the bootstrap admin key:
+
+  curl -sS -H "Authorization: Bearer $(cat %s)" \
+    -H 'Content-Type: application/json' \
+    -d '{"time":"%s","type":"auth.login","outcome":"success","actor":{"id":"alice@example.com"}}' \
+    'http://%s/v1/events?log=demo'
+
+`, addr, keyPath, time.Now().UTC().Format(time.RFC3339), addr)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	// Drain: refuse new work, let requests in flight commit and answer.
+	logger.Info("shutting down: finishing the requests in flight")
+	srv.SetDraining(true)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		logger.Warn("requests still in flight at the shutdown timeout", "err", err)
+	}
+	if err := in.Close(); err != nil && !errors.Is(err, ledger.ErrClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

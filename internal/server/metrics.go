@@ -1,0 +1,126 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics:
+//
+//	indelible_ingested_events_total{log}      events committed (duplicates of committed events included)
+//	indelible_rejected_events_total{reason}   items of refused ingest requests; a request refused
+//	                                          as a whole (not parsed, overloaded...) counts once
+//	indelible_ingest_batch_events             events per accepted ingest request
+//	indelible_commit_seconds                  time inside the ledger's Append
+//	indelible_tree_size{log}                  the newest tree size this process has seen committed
+//	indelible_http_requests_total{route,code} requests by route pattern and status code
+//
+// The reasons of rejections are "malformed" (400), "unauthenticated"
+// (401), "forbidden" (403), "conflict" (409), "too_large" (413),
+// "invalid" (422), "overloaded" (503), "canceled" and "error" (500).
+type metrics struct {
+	ingested *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	batch    prometheus.Histogram
+	commit   prometheus.Histogram
+	treeSize *prometheus.GaugeVec
+	requests *prometheus.CounterVec
+	handler  http.Handler
+	sizesMu  sync.Mutex
+	sizes    map[string]uint64 // newest size set per log; guarded by sizesMu
+}
+
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+	m := &metrics{
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_ingested_events_total",
+			Help: "Events committed to a log by ingest requests, duplicates of committed events included.",
+		}, []string{"log"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_rejected_events_total",
+			Help: "Items of refused ingest requests, by reason; a request refused as a whole counts once.",
+		}, []string{"reason"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "indelible_ingest_batch_events",
+			Help:    "Events per accepted ingest request.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8), // 1 to 16384
+		}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "indelible_commit_seconds",
+			Help:    "Time an ingest request spent in the ledger's Append (sequencing, group commit, fsync).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5ms to 4s
+		}),
+		treeSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "indelible_tree_size",
+			Help: "Size of the newest tree committed for a log through this process.",
+		}, []string{"log"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		sizes: map[string]uint64{},
+	}
+	for _, c := range []prometheus.Collector{m.ingested, m.rejected, m.batch, m.commit, m.treeSize, m.requests} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return m, nil
+}
+
+// committed records an accepted ingest request.
+func (m *metrics) committed(log string, events int, size uint64) {
+	m.ingested.WithLabelValues(log).Add(float64(events))
+	m.batch.Observe(float64(events))
+	m.sizesMu.Lock()
+	defer m.sizesMu.Unlock()
+	if size > m.sizes[log] {
+		m.sizes[log] = size
+		m.treeSize.WithLabelValues(log).Set(float64(size))
+	}
+}
+
+// refused records a refused ingest request answered with code.
+func (m *metrics) refused(code int, body errorBody) {
+	n := 1
+	if len(body.Details) > 0 {
+		items := map[int]bool{}
+		for _, d := range body.Details {
+			items[d.Item] = true
+		}
+		n = len(items)
+	}
+	m.rejected.WithLabelValues(rejectReason(code)).Add(float64(n))
+}
+
+func rejectReason(code int) string {
+	switch code {
+	case http.StatusBadRequest:
+		return "malformed"
+	case http.StatusUnauthorized:
+		return "unauthenticated"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnprocessableEntity:
+		return "invalid"
+	case http.StatusServiceUnavailable:
+		return "overloaded"
+	case statusClientClosed:
+		return "canceled"
+	}
+	return "error"
+}
+
+func (m *metrics) request(route string, code int) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+}
