@@ -57,6 +57,9 @@ type Ledger struct {
 	cfg   Config
 	tiles *tileCache
 
+	sizesMu sync.Mutex
+	sizes   map[string]uint64 // largest size seen per log; guarded by sizesMu
+
 	mu     sync.Mutex
 	seqs   map[string]*sequencer // guarded by mu
 	closed bool                  // guarded by mu
@@ -97,7 +100,7 @@ func New(cfg Config) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Ledger{cfg: cfg, tiles: newTileCache(cfg.TileCache), seqs: map[string]*sequencer{}}, nil
+	return &Ledger{cfg: cfg, tiles: newTileCache(cfg.TileCache), seqs: map[string]*sequencer{}, sizes: map[string]uint64{}}, nil
 }
 
 // Origin returns the checkpoint origin of a log.
