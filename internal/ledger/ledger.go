@@ -50,6 +50,12 @@ type Config struct {
 	TileCache int
 	// Logger receives operational logs (default: discarded).
 	Logger *slog.Logger
+	// OnCommit, if not nil, is called by a log's sequencer after each
+	// durable commit with the log's new size, before the appends are
+	// answered. It runs on the append path: it must return at once (signal
+	// a channel, never block or do I/O). Readers that follow the log (the
+	// query indexer, live streams) use it instead of polling.
+	OnCommit func(log string, size uint64)
 }
 
 // Ledger appends to and proves logs. It is safe for concurrent use.

@@ -479,3 +479,36 @@ func TestMaxWaitBatches(t *testing.T) {
 	}
 	e.audit(t, l, "acme")
 }
+
+func TestOnCommit(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var seen []uint64
+	l := e.ledger(t, ledger.Config{OnCommit: func(log string, size uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if log == "acme" {
+			seen = append(seen, size)
+		}
+	}})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		a, err := l.Append(ctx, "acme", e.seal(t, "acme", sample(fmt.Sprint(i), i), sample(fmt.Sprint(i+10), i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		last := seen[len(seen)-1]
+		mu.Unlock()
+		if last != a.Size {
+			t.Fatalf("OnCommit saw size %d before the answer with size %d", last, a.Size)
+		}
+	}
+	// A pure retry commits nothing.
+	if _, err := l.Append(ctx, "acme", e.seal(t, "acme", sample("0", 0))); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Errorf("OnCommit called %d times, want 3: %v", len(seen), seen)
+	}
+}

@@ -295,6 +295,9 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		s.remember(s.gen, added, inBatch)
 		s.tree, s.checkpoint = tree, cp
 		size = tree.Size()
+		if f := s.l.cfg.OnCommit; f != nil {
+			f(s.log, size)
+		}
 	}
 	for ri, r := range batch {
 		if failed[ri] != nil {
