@@ -21,6 +21,9 @@ import (
 // dbFile is the SQLite database inside the data directory.
 const dbFile = "indelible.db"
 
+// indexFile is the derived query index beside it.
+const indexFile = "index.db"
+
 func appendCommand() *command {
 	return &command{
 		name:     "append",

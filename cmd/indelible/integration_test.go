@@ -263,7 +263,12 @@ func wantBad(t *testing.T, r execResult, index uint64, kind verify.Kind) {
 // an attacker would. The caller closes it before running the binary again.
 func openAttackerDB(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	path := filepath.Join(dir, testDBFile)
+	return openAttackerDBPath(t, filepath.Join(dir, testDBFile))
+}
+
+// openAttackerDBPath opens any SQLite file of a data directory directly.
+func openAttackerDBPath(t *testing.T, path string) *sql.DB {
+	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/server"
+	"github.com/a24ba333/indelible/internal/store/sqlite"
 )
 
 // bootstrapKeyFile is where serve writes the first admin key of an empty
@@ -128,11 +131,37 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if o.maxBatch <= 0 {
 		return usageErrorf("--max-batch must be positive, got %d", o.maxBatch)
 	}
-	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait})
+	// The query indexer follows the commits; OnCommit only signals it.
+	var indexer *index.Indexer
+	onCommit := func(log string, size uint64) {
+		if indexer != nil {
+			indexer.Notify(log)
+		}
+	}
+	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit})
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	ix, err := sqlite.OpenIndex(ctx, sqlite.IndexConfig{Path: filepath.Join(o.dataDir, indexFile), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	indexer, err = index.New(index.Config{Store: in.db, Index: ix, Logger: logger})
+	if err != nil {
+		return err
+	}
+	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
+	indexDone := make(chan error, 1)
+	go func() { indexDone <- indexer.Run(indexCtx) }()
+	stopIndex := sync.OnceFunc(func() {
+		stopIndexer()
+		if err := <-indexDone; err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("query indexer stopped", "err", err)
+		}
+	})
+	defer stopIndex()
 
 	token, _, err := in.keys.Bootstrap(ctx)
 	if err != nil {
@@ -198,6 +227,7 @@ Send a first event (to the log "demo") with the bootstrap admin key:
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("requests still in flight at the shutdown timeout", "err", err)
 	}
+	stopIndex()
 	if err := in.Close(); err != nil && !errors.Is(err, ledger.ErrClosed) {
 		return err
 	}

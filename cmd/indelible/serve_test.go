@@ -359,3 +359,38 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyChecksQueryIndex: the index the server derived is checked by
+// verify, and a row deleted from it is reported at its index.
+func TestVerifyChecksQueryIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, dir)
+	raw, _ := os.ReadFile(filepath.Join(dir, bootstrapKeyFile))
+	admin := strings.TrimSpace(string(raw))
+	a := s.ingest(admin, "idx", jsonArray(sampleEvents("idx", 0, 300)))
+	last := a.Results[len(a.Results)-1].Index
+	// Wait for the indexer to cover the batch.
+	ixPath := filepath.Join(dir, indexFile)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db := openAttackerDBPath(t, ixPath)
+		var wm uint64
+		db.QueryRow("SELECT watermark FROM logs WHERE name = 'idx'").Scan(&wm)
+		db.Close()
+		if wm > last {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the query index covers %d entries after 10 s, want %d", wm, last+1)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop()
+	mustRunBinary(t, nil, "verify", "--data-dir", dir, "--log", "idx")
+
+	db := openAttackerDBPath(t, ixPath)
+	mustExecSQL(t, db, "DELETE FROM rows WHERE idx = 123 AND log = (SELECT id FROM logs WHERE name = 'idx')")
+	db.Close()
+	r := runVerify(t, dir, "idx")
+	wantBad(t, r, 123, verify.ColumnMismatch)
+}

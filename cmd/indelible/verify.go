@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/signkey"
 	"github.com/a24ba333/indelible/internal/store"
@@ -165,6 +166,17 @@ func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOp
 		return nil
 	}
 
+	// The query index, if the data directory has one, is checked against
+	// the verified entries: a row deleted, added or altered would hide
+	// events from queries.
+	var ix *sqlite.IndexDB
+	if ixPath := filepath.Join(o.dataDir, indexFile); fileExists(ixPath) {
+		if ix, err = sqlite.OpenIndex(ctx, sqlite.IndexConfig{Path: ixPath, Logger: logger}); err != nil {
+			return err
+		}
+		defer ix.Close()
+	}
+
 	verified := map[string][]byte{} // log -> newest verified checkpoint note
 	var damaged, failed int
 	for _, log := range logs {
@@ -173,6 +185,9 @@ func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOp
 			cfg.Progress = newProgress(sio.err, log).report
 		}
 		latest, err := auditLog(ctx, db, log, cfg, trustedByLog[log])
+		if err == nil && ix != nil {
+			err = index.Check(ctx, db, ix, log)
+		}
 		var ve *verify.Error
 		switch {
 		case errors.As(err, &ve):
@@ -274,4 +289,10 @@ func (p *progress) report(done, total uint64) {
 		pct = 100 * float64(done) / float64(total)
 	}
 	fmt.Fprintf(p.w, "log %s: %d of %d entries checked (%.0f%%)\n", p.log, done, total, pct)
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
