@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,7 @@ type serveOptions struct {
 	limits              server.Limits
 	privateTiles        bool
 	shutdownTimeout     time.Duration
+	debugAddr           string
 }
 
 func serveCommand() *command {
@@ -78,6 +80,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 			fs.IntVar(&o.limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "most ingest `requests` served at once; more get 503 with Retry-After")
 			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+			fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `address` (never expose it)")
 			config := fs.String("config", "", "optional config `file` of \"flag-name = value\" lines")
 			return func(ctx context.Context, sio *stdio, args []string) error {
 				if err := noArgs(args); err != nil {
@@ -212,6 +215,9 @@ Send a first event (to the log "demo") with the bootstrap admin key:
 
 `, addr, keyPath, time.Now().UTC().Format(time.RFC3339), addr)
 
+	if o.debugAddr != "" {
+		startDebug(o.debugAddr, logger)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -233,4 +239,18 @@ Send a first event (to the log "demo") with the bootstrap admin key:
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// startDebug serves the pprof profiles on addr, apart from the API.
+func startDebug(addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		logger.Info("serving profiles", "addr", addr)
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			logger.Warn("profile server stopped", "err", err)
+		}
+	}()
 }
