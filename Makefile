@@ -5,13 +5,17 @@ BIN      ?= ./indelible
 FUZZTIME ?= 10s
 DEMO_DIR ?= ./demo-data
 
-.PHONY: help build test bench fuzz demo clean
+ADDR     ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+
+.PHONY: help build test bench fuzz demo serve clean
 
 help:
 	@echo "make build   build the indelible binary ($(BIN))"
 	@echo "make test    go vet, gofmt check, and every test with the race detector"
 	@echo "make bench   run every benchmark"
 	@echo "make fuzz    run every fuzz target for $(FUZZTIME) each"
+	@echo "make serve   build and run the server on $(DATA_DIR), listening on $(ADDR)"
 	@echo "make demo    append testdata/sample-events.ndjson to $(DEMO_DIR) and verify it"
 	@echo "make clean   remove the binary and $(DEMO_DIR)"
 
@@ -45,6 +49,9 @@ demo: build
 	rm -rf $(DEMO_DIR)
 	$(BIN) append --data-dir $(DEMO_DIR) --log acme --checkpoint $(DEMO_DIR)/acme.checkpoint testdata/sample-events.ndjson
 	$(BIN) verify --data-dir $(DEMO_DIR) --trusted $(DEMO_DIR)/acme.checkpoint
+
+serve: build
+	$(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
 
 clean:
 	rm -rf $(BIN) $(DEMO_DIR)

@@ -134,12 +134,15 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if o.maxBatch <= 0 {
 		return usageErrorf("--max-batch must be positive, got %d", o.maxBatch)
 	}
-	// The query indexer follows the commits; OnCommit only signals it.
+	// The query indexer and live streams follow the commits; OnCommit
+	// only signals them.
 	var indexer *index.Indexer
+	hub := server.NewHub()
 	onCommit := func(log string, size uint64) {
 		if indexer != nil {
 			indexer.Notify(log)
 		}
+		hub.Notify(log, size)
 	}
 	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit})
 	if err != nil {
@@ -188,6 +191,9 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		VerifierKey:  in.key.Verifier,
 		Limits:       o.limits,
 		PrivateTiles: o.privateTiles,
+		Index:        ix,
+		Follower:     indexer,
+		Hub:          hub,
 		Logger:       logger,
 		Registry:     reg,
 	})

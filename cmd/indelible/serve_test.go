@@ -205,6 +205,19 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Read your writes through the query index.
+	last := a.Results[len(a.Results)-1]
+	code, b, _ := s.do("GET", fmt.Sprintf("/v1/events?min_index=%d&limit=5", last.Index), reader, "", nil)
+	var q struct {
+		Events []struct {
+			Index uint64          `json:"index"`
+			Entry json.RawMessage `json:"entry"`
+		} `json:"events"`
+		Watermark uint64 `json:"watermark"`
+	}
+	if err := json.Unmarshal(b, &q); code != 200 || err != nil || len(q.Events) == 0 || q.Events[0].Index != last.Index || q.Watermark <= last.Index {
+		t.Fatalf("GET /v1/events?min_index=%d = %d %s", last.Index, code, b)
+	}
 	// A retry is idempotent; the same id with other content conflicts.
 	again := s.ingest(writer, "", jsonArray(events))
 	if !again.Results[3].Duplicate || again.Results[3].Index != a.Results[3].Index {
@@ -259,7 +272,7 @@ func TestServeEndToEnd(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	// An admin creates a key through the API; it is shown once.
-	code, b, _ := s.do("POST", "/v1/keys", admin, "application/json", []byte(`{"tenant":"acme","role":"auditor","name":"api"}`))
+	code, b, _ = s.do("POST", "/v1/keys", admin, "application/json", []byte(`{"tenant":"acme","role":"auditor","name":"api"}`))
 	var created struct{ Key, ID string }
 	if json.Unmarshal(b, &created); code != 201 || !strings.HasPrefix(created.Key, "idl_") {
 		t.Errorf("POST /v1/keys = %d %s", code, b)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/seal"
 	"github.com/a24ba333/indelible/internal/store"
@@ -41,6 +42,9 @@ type testEnv struct {
 	srv      *Server
 	ts       *httptest.Server
 	tokens   map[string]string // by credential name, see newEnv
+	ix       *sqlite.IndexDB   // the query index, with envOptions.query
+	indexer  *index.Indexer    // the indexer filling ix, with envOptions.query
+	hub      *Hub              // with envOptions.query unless noHub
 }
 
 type envOptions struct {
@@ -50,6 +54,21 @@ type envOptions struct {
 	// wrap, if set, wraps the ledger the server uses (not the one that
 	// records key changes).
 	wrap func(*ledger.Ledger) Ledger
+
+	// query adds the read side: a SQLite query index beside the store,
+	// an index.Indexer running over it (Config.Index and
+	// Config.Follower) and a Hub that the ledger notifies.
+	query bool
+	// lazyIndex keeps the ledger from notifying the indexer, which then
+	// indexes only when a query waits for it (its poll is an hour).
+	lazyIndex bool
+	// noFollower leaves Config.Follower unset; noHub leaves Config.Hub
+	// unset.
+	noFollower, noHub bool
+	// clock is the server's Config.Clock.
+	clock func() time.Time
+	// keepAlive and streamPoll, if set, replace the stream timings.
+	keepAlive, streamPoll time.Duration
 }
 
 // The tenants of the test keys.
@@ -86,6 +105,25 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	}
 	lcfg := opts.ledger
 	lcfg.Store, lcfg.Signer, lcfg.Logger = st, signer, logger
+	var (
+		ix      *sqlite.IndexDB
+		indexer *index.Indexer
+		hub     *Hub
+	)
+	if opts.query {
+		ix, indexer = startIndexer(t, st, logger, opts.lazyIndex)
+		if !opts.noHub {
+			hub = NewHub()
+		}
+		lcfg.OnCommit = func(log string, size uint64) {
+			if !opts.lazyIndex {
+				indexer.Notify(log)
+			}
+			if hub != nil {
+				hub.Notify(log, size)
+			}
+		}
+	}
 	led, err := ledger.New(lcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +152,7 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	if opts.wrap != nil {
 		l = opts.wrap(led)
 	}
-	srv, err := New(Config{
+	cfg := Config{
 		Ledger:       l,
 		Entries:      st,
 		Sealer:       sealer,
@@ -124,14 +162,30 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		PrivateTiles: opts.privateTiles,
 		Logger:       logger,
 		Registry:     prometheus.NewRegistry(),
-	})
+		Clock:        opts.clock,
+		Hub:          hub,
+	}
+	if ix != nil {
+		cfg.Index = ix
+		if !opts.noFollower {
+			cfg.Follower = indexer
+		}
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.keepAlive != 0 {
+		srv.keepAlive = opts.keepAlive
+	}
+	if opts.streamPoll != 0 {
+		srv.streamPoll = opts.streamPoll
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	e := &testEnv{st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{}}
+	e := &testEnv{st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{},
+		ix: ix, indexer: indexer, hub: hub}
 	for _, tenant := range []string{own, other, ""} {
 		for _, role := range roles {
 			name := tenant
@@ -147,6 +201,37 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// startIndexer opens a query index beside the store and runs an indexer
+// over it until the test ends. A lazy indexer polls only every hour.
+func startIndexer(t testing.TB, st *sqlite.DB, logger *slog.Logger, lazy bool) (*sqlite.IndexDB, *index.Indexer) {
+	t.Helper()
+	ctx := context.Background()
+	ix, err := sqlite.OpenIndex(ctx, sqlite.IndexConfig{Path: filepath.Join(t.TempDir(), "index.db"), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	poll := 20 * time.Millisecond
+	if lazy {
+		poll = time.Hour
+	}
+	x, err := index.New(index.Config{Store: st, Index: ix, Logger: logger, Poll: poll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		x.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return ix, x
 }
 
 // newKey creates a key directly with the manager.

@@ -68,8 +68,15 @@ func notFound(format string, args ...any) error {
 // being served.
 var errOverloaded = errors.New("too many ingest requests in flight; retry shortly")
 
-// errNotReady fails /readyz.
+// errNotReady fails /readyz, and new streams while draining.
 var errNotReady = errors.New("not ready")
+
+// errIndexDisabled answers queries on a server without a query index.
+var errIndexDisabled = errors.New("query index disabled")
+
+// errIndexLags answers a query whose min_index the query index did not
+// cover within Limits.MaxIndexWait.
+var errIndexLags = errors.New("the query index lags behind the log; retry shortly")
 
 // errNoKey is returned for a request without an API key.
 var errNoKey = fmt.Errorf("%w: send the key as \"Authorization: Bearer <key>\"", apikey.ErrUnauthenticated)
@@ -115,7 +122,8 @@ const statusClientClosed = 499
 //	422 JSON that is not valid events (*event.BatchError), with every bad
 //	    item; in NDJSON every line is an item, so a line that is not JSON
 //	    is listed here too; Kubernetes audit items that cannot be mapped
-//	503 overload, shutdown or not ready, with Retry-After
+//	503 overload, shutdown or not ready, no query index, or a query index
+//	    that did not reach a query's min_index in time; with Retry-After
 //	500 anything else, logged
 func classify(err error) (int, errorBody) {
 	body := errorBody{Error: err.Error()}
@@ -157,7 +165,8 @@ func classify(err error) (int, errorBody) {
 	case errors.As(err, &missing), errors.Is(err, apikey.ErrNotFound),
 		errors.Is(err, ledger.ErrBadRange), errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound, body
-	case errors.Is(err, errOverloaded), errors.Is(err, ledger.ErrClosed), errors.Is(err, errNotReady):
+	case errors.Is(err, errOverloaded), errors.Is(err, ledger.ErrClosed), errors.Is(err, errNotReady),
+		errors.Is(err, errIndexDisabled), errors.Is(err, errIndexLags):
 		return http.StatusServiceUnavailable, body
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return statusClientClosed, body

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -19,6 +22,10 @@ import (
 //	indelible_commit_seconds                  time inside the ledger's Append
 //	indelible_tree_size{log}                  the newest tree size this process has seen committed
 //	indelible_http_requests_total{route,code} requests by route pattern and status code
+//	indelible_streams                         open live streams (GET /v1/stream)
+//	indelible_index_lag_entries{log}          committed entries the query index does not cover
+//	                                          yet, read from Config.Follower at each scrape for
+//	                                          the logs this process has committed to or queried
 //
 // The reasons of rejections are "malformed" (400), "unauthenticated"
 // (401), "forbidden" (403), "conflict" (409), "too_large" (413),
@@ -30,12 +37,14 @@ type metrics struct {
 	commit   prometheus.Histogram
 	treeSize *prometheus.GaugeVec
 	requests *prometheus.CounterVec
+	streams  prometheus.Gauge
 	handler  http.Handler
 	sizesMu  sync.Mutex
 	sizes    map[string]uint64 // newest size set per log; guarded by sizesMu
+	seen     map[string]bool   // logs whose index lag is reported; guarded by sizesMu
 }
 
-func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, f Follower) (*metrics, error) {
 	m := &metrics{
 		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "indelible_ingested_events_total",
@@ -63,9 +72,18 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Name: "indelible_http_requests_total",
 			Help: "HTTP requests by route pattern and status code.",
 		}, []string{"route", "code"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "indelible_streams",
+			Help: "Live streams (GET /v1/stream) open.",
+		}),
 		sizes: map[string]uint64{},
+		seen:  map[string]bool{},
 	}
-	for _, c := range []prometheus.Collector{m.ingested, m.rejected, m.batch, m.commit, m.treeSize, m.requests} {
+	cs := []prometheus.Collector{m.ingested, m.rejected, m.batch, m.commit, m.treeSize, m.requests, m.streams}
+	if f != nil {
+		cs = append(cs, &lagCollector{m: m, f: f})
+	}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
@@ -80,6 +98,7 @@ func (m *metrics) committed(log string, events int, size uint64) {
 	m.batch.Observe(float64(events))
 	m.sizesMu.Lock()
 	defer m.sizesMu.Unlock()
+	m.seen[log] = true
 	if size > m.sizes[log] {
 		m.sizes[log] = size
 		m.treeSize.WithLabelValues(log).Set(float64(size))
@@ -123,4 +142,48 @@ func rejectReason(code int) string {
 
 func (m *metrics) request(route string, code int) {
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+}
+
+// queried records that log was queried, so that its index lag is
+// reported.
+func (m *metrics) queried(log string) {
+	m.sizesMu.Lock()
+	defer m.sizesMu.Unlock()
+	m.seen[log] = true
+}
+
+// lagTimeout bounds the Lag calls of one scrape.
+const lagTimeout = 5 * time.Second
+
+// lagCollector reports indelible_index_lag_entries from a Follower at each
+// scrape.
+type lagCollector struct {
+	m *metrics
+	f Follower
+}
+
+var lagDesc = prometheus.NewDesc("indelible_index_lag_entries",
+	"Committed entries of a log that the query index does not cover yet.", []string{"log"}, nil)
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+// Collect reports the lag of every log seen; a log whose lag cannot be
+// read is left out of this scrape.
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.sizesMu.Lock()
+	logs := make([]string, 0, len(c.m.seen))
+	for log := range c.m.seen {
+		logs = append(logs, log)
+	}
+	c.m.sizesMu.Unlock()
+	slices.Sort(logs)
+	ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+	defer cancel()
+	for _, log := range logs {
+		lag, err := c.f.Lag(ctx, log)
+		if err != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), log)
+	}
 }

@@ -13,6 +13,8 @@
 //	GET    /v1/logs/{log}/entries/{index}      one entry (reader)
 //	GET    /v1/logs/{log}/proof/inclusion?index=I&size=N    (reader)
 //	GET    /v1/logs/{log}/proof/consistency?from=M&to=N     (reader)
+//	GET    /v1/events                          query a log through the query index (reader)
+//	GET    /v1/stream                          live tail of a log, Server-Sent Events (reader)
 //	GET    /v1/key                             checkpoint verifier key, text/plain (public*)
 //	POST   /v1/keys                            create an API key (admin)
 //	GET    /v1/keys                            list API keys (admin)
@@ -36,6 +38,16 @@
 // served at once; beyond that requests are answered 503 with
 // Retry-After at once, never queued.
 //
+// # Reading
+//
+// GET /v1/events answers from the query index (Config.Index), which an
+// indexer fills from the committed entries off the append path; see
+// getEvents for the parameters and the answer. GET /v1/stream follows a
+// log's commits (Config.Hub) and sends its entries as Server-Sent Events;
+// see getStream. Both read the entries themselves from Config.Entries. The
+// log is the key's tenant; an instance-wide key names it with the "log"
+// query parameter.
+//
 // # Errors
 //
 // Every error response is JSON:
@@ -54,6 +66,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,6 +165,10 @@ type Limits struct {
 	// MaxInFlight bounds the ingest requests served at once (default
 	// 256); more are answered 503 with Retry-After.
 	MaxInFlight int
+	// MaxIndexWait bounds how long a query with min_index waits for the
+	// query index to cover that index (default 10s); then it is answered
+	// 503 with Retry-After.
+	MaxIndexWait time.Duration
 }
 
 // Defaults of Limits.
@@ -160,6 +177,7 @@ const (
 	DefaultMaxEventBytes  = 64 << 10
 	DefaultMaxBatchEvents = 10000
 	DefaultMaxInFlight    = 256
+	DefaultMaxIndexWait   = 10 * time.Second
 )
 
 // maxSmallBody bounds the bodies of the requests that are not ingest.
@@ -193,8 +211,41 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics
 	// (default: a new registry).
 	Registry *prometheus.Registry
-	// Clock times commits (default time.Now).
+	// Clock times commits and resolves relative query times such as
+	// "-24h" (default time.Now).
 	Clock func() time.Time
+	// Index answers GET /v1/events (a store.Index such as
+	// *sqlite.IndexDB). Optional: without it, GET /v1/events answers 503.
+	Index Querier
+	// Follower waits for the query index to catch up with the logs (an
+	// *index.Indexer), for the min_index parameter of GET /v1/events, and
+	// reports its lag as the metric indelible_index_lag_entries. Optional:
+	// without it, min_index is refused (400) and the lag is not reported.
+	Follower Follower
+	// Hub signals commits to the live streams of GET /v1/stream; the
+	// ledger's Config.OnCommit must call its Notify. Optional: without
+	// it, each stream polls its log's head every 500ms.
+	Hub *Hub
+}
+
+// Querier answers queries from a query index (store.Index).
+type Querier interface {
+	// QueryIndex returns the indexes of the entries that match q, newest
+	// first, at most q.Limit of them, and the watermark of q.Log that the
+	// answer reflects: every entry below it was searched. Safe for
+	// concurrent use.
+	QueryIndex(ctx context.Context, q store.IndexQuery) (indexes []uint64, watermark uint64, err error)
+}
+
+// Follower follows the query index as it catches up with the logs
+// (*index.Indexer). Safe for concurrent use.
+type Follower interface {
+	// Wait returns once the index covers entry index of log (its
+	// watermark is above index), or with an error wrapping ctx's error.
+	Wait(ctx context.Context, log string, index uint64) error
+	// Lag returns how many committed entries of log the index does not
+	// cover yet.
+	Lag(ctx context.Context, log string) (uint64, error)
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -205,6 +256,13 @@ type Server struct {
 	draining atomic.Bool
 	m        *metrics
 	handler  http.Handler
+
+	drainMu sync.Mutex
+	drain   chan struct{} // closed while draining, to end streams; guarded by drainMu
+
+	// Stream timing, fixed by New (tests shorten them before serving).
+	keepAlive  time.Duration // between keep-alive comments
+	streamPoll time.Duration // between head reads without a Hub
 }
 
 // New checks cfg and returns a Server.
@@ -223,7 +281,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: Config.VerifierKey: %w", err)
 	}
 	l := &cfg.Limits
-	if l.MaxBodyBytes < 0 || l.MaxEventBytes < 0 || l.MaxBatchEvents < 0 || l.MaxInFlight < 0 {
+	if l.MaxBodyBytes < 0 || l.MaxEventBytes < 0 || l.MaxBatchEvents < 0 || l.MaxInFlight < 0 || l.MaxIndexWait < 0 {
 		return nil, errors.New("server: negative Config.Limits")
 	}
 	if l.MaxBodyBytes == 0 {
@@ -238,6 +296,9 @@ func New(cfg Config) (*Server, error) {
 	if l.MaxInFlight == 0 {
 		l.MaxInFlight = DefaultMaxInFlight
 	}
+	if l.MaxIndexWait == 0 {
+		l.MaxIndexWait = DefaultMaxIndexWait
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -247,15 +308,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	m, err := newMetrics(cfg.Registry)
+	m, err := newMetrics(cfg.Registry, cfg.Follower)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		lim:      event.Limits{MaxBytes: l.MaxEventBytes},
-		inflight: make(chan struct{}, l.MaxInFlight),
-		m:        m,
+		cfg:        cfg,
+		lim:        event.Limits{MaxBytes: l.MaxEventBytes},
+		inflight:   make(chan struct{}, l.MaxInFlight),
+		m:          m,
+		drain:      make(chan struct{}),
+		keepAlive:  streamKeepAlive,
+		streamPoll: streamPoll,
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -265,8 +329,32 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // SetDraining makes /readyz fail (while draining is true), so that load
-// balancers stop sending requests before the server shuts down.
-func (s *Server) SetDraining(draining bool) { s.draining.Store(draining) }
+// balancers stop sending requests before the server shuts down. Starting
+// to drain also ends every open stream (its client reconnects elsewhere
+// with Last-Event-ID), so that streams do not hold up a graceful shutdown,
+// and refuses new ones.
+func (s *Server) SetDraining(draining bool) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	s.draining.Store(draining)
+	select {
+	case <-s.drain:
+		if !draining {
+			s.drain = make(chan struct{})
+		}
+	default:
+		if draining {
+			close(s.drain)
+		}
+	}
+}
+
+// drained returns a channel that is closed when draining starts.
+func (s *Server) drained() <-chan struct{} {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	return s.drain
+}
 
 // handlerFunc is an HTTP handler that returns its error for writeError.
 // A handler that returns an error must not have written anything.
@@ -285,6 +373,8 @@ func (s *Server) routes() http.Handler {
 	handle("GET /v1/logs/{log}/entries/{index}", 0, false, s.getEntry)
 	handle("GET /v1/logs/{log}/proof/inclusion", 0, false, s.getInclusion)
 	handle("GET /v1/logs/{log}/proof/consistency", 0, false, s.getConsistency)
+	handle("GET /v1/events", 0, false, s.getEvents)
+	handle("GET /v1/stream", 0, false, s.getStream)
 	handle("GET /v1/key", 0, false, s.getKey)
 	handle("POST /v1/keys", maxSmallBody, false, s.postKey)
 	handle("GET /v1/keys", 0, false, s.listKeys)
