@@ -2,8 +2,10 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -87,6 +89,7 @@ type LogVerifier struct {
 	latest  *SignedCheckpoint  // newest checkpoint whose root matched
 	suspect *Error             // first tile disagreement, not yet attributed
 	err     error
+	hasher  hash.Hash // reused for leaf hashes (RFC 6962: SHA-256 of 0x00 || entry)
 }
 
 // NewLogVerifier returns a verifier for one log.
@@ -110,7 +113,15 @@ func (v *LogVerifier) fail(index uint64, kind Kind, format string, args ...any) 
 // Entry adds the entry at index with the given bytes. Entries must come in
 // index order with no gaps.
 func (v *LogVerifier) Entry(index uint64, body []byte) error {
-	return v.EntryHash(index, LeafHash(body))
+	if v.hasher == nil {
+		v.hasher = sha256.New()
+	}
+	var leaf [32]byte
+	v.hasher.Reset()
+	v.hasher.Write([]byte{0})
+	v.hasher.Write(body)
+	v.hasher.Sum(leaf[:0])
+	return v.EntryHash(index, leaf)
 }
 
 // EntryHash is Entry for a caller that has already hashed the entry (for

@@ -121,7 +121,7 @@ func LoadTree(size uint64, read TileReader) (*Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.partial = append(t.partial, bytes.Clone(data[:w*HashSize]))
+		t.partial = append(t.partial, append(make([]byte, 0, TileWidth*HashSize), data[:w*HashSize]...))
 	}
 	return t, nil
 }
@@ -151,6 +151,10 @@ func (t *Tree) Append(leaf [32]byte, full func(Tile)) {
 		level := int(id.Level / TileHeight)
 		for len(t.partial) <= level {
 			t.partial = append(t.partial, nil)
+		}
+		if t.partial[level] == nil {
+			// A tile grows to TileWidth hashes: allocate it once.
+			t.partial[level] = make([]byte, 0, TileWidth*HashSize)
 		}
 		t.partial[level] = append(t.partial[level], hash...)
 		if len(t.partial[level]) == TileWidth*HashSize {
@@ -194,7 +198,9 @@ func (t *Tree) Clone() *Tree {
 	c.rng, _ = t.rf.NewRange(0, t.rng.End(), append([][]byte(nil), t.rng.Hashes()...))
 	c.partial = make([][]byte, len(t.partial))
 	for i, p := range t.partial {
-		c.partial[i] = bytes.Clone(p)
+		if p != nil {
+			c.partial[i] = append(make([]byte, 0, TileWidth*HashSize), p...)
+		}
 	}
 	return c
 }
