@@ -187,36 +187,7 @@ func (ix *IndexDB) open(ctx context.Context, logger *slog.Logger) error {
 // migrate creates the schema in a new file. The index is derived data:
 // a later version that changes the schema may as well rebuild the file.
 func (ix *IndexDB) migrate(ctx context.Context, logger *slog.Logger) error {
-	version, err := userVersion(ctx, ix.w)
-	if err != nil || version == indexSchemaVersion {
-		return err
-	}
-	tx, err := ix.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// Another process may have created it while we waited for the lock.
-	if version, err = userVersion(ctx, tx); err != nil {
-		return err
-	}
-	switch {
-	case version == indexSchemaVersion:
-		return nil
-	case version > indexSchemaVersion:
-		return fmt.Errorf("index schema version %d is newer than this program's %d", version, indexSchemaVersion)
-	}
-	if _, err := tx.ExecContext(ctx, indexSchema); err != nil {
-		return fmt.Errorf("creating index schema: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", indexSchemaVersion)); err != nil {
-		return fmt.Errorf("setting index schema version: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("creating index schema: %w", err)
-	}
-	logger.Info("created index schema", "version", indexSchemaVersion)
-	return nil
+	return createSchema(ctx, ix.w, "index", indexSchema, indexSchemaVersion, logger)
 }
 
 // loadDictCache fills the dictionary cache from the file, up to its bound,

@@ -174,39 +174,43 @@ func (db *DB) checkpoints(logger *slog.Logger) {
 
 // migrate brings the schema to schemaVersion.
 func (db *DB) migrate(ctx context.Context, logger *slog.Logger) error {
-	version, err := userVersion(ctx, db.w)
-	if err != nil {
+	return createSchema(ctx, db.w, "store", schema, schemaVersion, logger)
+}
+
+// createSchema creates schema, of the given version, in a new file whose
+// writer pool is w, and refuses a file of a newer version. The file's
+// version is kept in PRAGMA user_version.
+func createSchema(ctx context.Context, w *sql.DB, what, schema string, version int, logger *slog.Logger) error {
+	have, err := userVersion(ctx, w)
+	if err != nil || have == version {
 		return err
 	}
-	if version == schemaVersion {
-		return nil
-	}
-	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	tx, err := w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	// Another process may have migrated while we waited for the lock.
-	if version, err = userVersion(ctx, tx); err != nil {
+	// Another process may have created it while we waited for the lock.
+	if have, err = userVersion(ctx, tx); err != nil {
 		return err
 	}
 	switch {
-	case version == schemaVersion:
+	case have == version:
 		return nil
-	case version > schemaVersion:
-		return fmt.Errorf("schema version %d is newer than this program's %d", version, schemaVersion)
+	case have > version:
+		return fmt.Errorf("%s schema version %d is newer than this program's %d", what, have, version)
 	}
-	// version == 0: a new file.
+	// have == 0: a new file.
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("creating schema: %w", err)
+		return fmt.Errorf("creating %s schema: %w", what, err)
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		return fmt.Errorf("setting schema version: %w", err)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		return fmt.Errorf("setting %s schema version: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("creating schema: %w", err)
+		return fmt.Errorf("creating %s schema: %w", what, err)
 	}
-	logger.Info("created store schema", "version", schemaVersion)
+	logger.Info("created "+what+" schema", "version", version)
 	return nil
 }
 
