@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -375,10 +377,16 @@ func (d *decoder) strings(m map[string]any, key, parent string) []string {
 // LeafHash returns the Merkle tree leaf hash of entry bytes:
 // SHA-256(0x00 || entry), as in RFC 6962 §2.1.
 func LeafHash(entry []byte) [32]byte {
-	h := sha256.New()
+	h := leafHashers.Get().(hash.Hash)
+	h.Reset()
 	h.Write([]byte{0})
 	h.Write(entry)
 	var out [32]byte
 	h.Sum(out[:0])
+	leafHashers.Put(h)
 	return out
 }
+
+// leafHashers recycles SHA-256 states: LeafHash runs for every entry
+// appended or verified, and a fresh state is an allocation each time.
+var leafHashers = sync.Pool{New: func() any { return sha256.New() }}

@@ -14,6 +14,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +38,8 @@ type Config struct {
 
 // Sealer seals events. It is safe for concurrent use.
 type Sealer struct {
-	cfg Config
+	cfg  Config
+	macs sync.Pool // of hash.Hash: HMAC-SHA256 keyed with DigestKey
 }
 
 // New returns a Sealer.
@@ -53,7 +56,9 @@ func New(cfg Config) (*Sealer, error) {
 			return id.String(), err
 		}
 	}
-	return &Sealer{cfg: cfg}, nil
+	s := &Sealer{cfg: cfg}
+	s.macs.New = func() any { return hmac.New(sha256.New, cfg.DigestKey) }
+	return s, nil
 }
 
 // Seal returns the entry for ev in log. It does not modify ev.
@@ -73,9 +78,11 @@ func (s *Sealer) Seal(log string, ev *event.Event) (*event.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: encoding event %q: %w", e.ID, err)
 	}
-	mac := hmac.New(sha256.New, s.cfg.DigestKey)
+	mac := s.macs.Get().(hash.Hash)
+	mac.Reset()
 	mac.Write(canon)
 	e.Digest = mac.Sum(nil)
+	s.macs.Put(mac)
 	e.Capture = event.Capture{Level: "full"}
 	return e, nil
 }
