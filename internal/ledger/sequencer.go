@@ -12,9 +12,11 @@ import (
 	"github.com/a24ba333/indelible/verify"
 )
 
-// recentGens is how many of the newest commits the sequencer remembers
-// the ids of, so that a prompt retry is answered without the store.
-const recentGens = 1024
+// maxRecentIDs bounds the ids of the newest commits that a sequencer
+// remembers, so that a prompt retry is answered without the store. Older
+// ids are found through the store's unique index; the bound keeps the
+// map small enough not to weigh on the garbage collector.
+const maxRecentIDs = 1 << 16
 
 // maxAttempts bounds how often one batch is re-sequenced after another
 // writer moved the log's head.
@@ -61,7 +63,8 @@ type sequencer struct {
 	tree       *verify.Tree
 	checkpoint []byte
 	recent     map[string]recentID
-	recentLog  [recentGens][]string // ids committed by generation gen%recentGens
+	recentLog  [][]string // ids of the remembered commits, oldest first
+	recentN    int        // ids in recentLog
 }
 
 func newSequencer(l *Ledger, log string) *sequencer {
@@ -209,10 +212,14 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 
 	tree := s.tree.Clone()
 	start := tree.Size()
-	var entries []store.Entry
+	n := 0
+	for _, r := range batch {
+		n += len(r.items)
+	}
+	entries := make([]store.Entry, 0, n)
 	var tiles []store.Tile
-	inBatch := map[string]recentID{}
-	var added []string // ids of entries, in order
+	inBatch := make(map[string]recentID, n)
+	added := make([]string, 0, n) // ids of entries, in order
 	answers := make([][]Result, len(batch))
 	failed := make([]error, len(batch))
 	for ri, r := range batch {
@@ -309,21 +316,27 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 	return nil
 }
 
-// remember records the ids of commit gen, forgetting those of the commit
-// recentGens before it.
+// remember records the ids of commit gen, forgetting the oldest commits'
+// while more than maxRecentIDs ids are remembered (the newest commit is
+// always kept).
 func (s *sequencer) remember(gen uint64, ids []string, info map[string]recentID) {
-	slot := gen % recentGens
-	for _, id := range s.recentLog[slot] {
-		if r, ok := s.recent[id]; ok && r.gen+recentGens <= gen {
-			delete(s.recent, id)
-		}
-	}
 	for _, id := range ids {
 		r := info[id]
 		r.gen = gen
 		s.recent[id] = r
 	}
-	s.recentLog[slot] = ids
+	s.recentLog = append(s.recentLog, ids)
+	s.recentN += len(ids)
+	for s.recentN > maxRecentIDs && len(s.recentLog) > 1 {
+		old := s.recentLog[0]
+		s.recentLog = s.recentLog[1:]
+		s.recentN -= len(old)
+		for _, id := range old {
+			if r, ok := s.recent[id]; ok && r.gen < gen {
+				delete(s.recent, id)
+			}
+		}
+	}
 }
 
 // maxIndex returns one more than the largest index among the results, or
