@@ -52,6 +52,21 @@
 // bytes, RFC 6962) is what the log's Merkle tree commits to. ParseEntry
 // accepts exactly the bytes that Entry.Canonical produces.
 //
+// # Personal data
+//
+// Personal data never enters an entry. A value that the capture policy
+// marks personal (capture.personal lists its JSON Pointer) is replaced in
+// the entry by a salted commitment, the object
+//
+//	{"$personal": base64(SHA-256(salt || RFC 8785 bytes of the value))}
+//
+// where salt is 32 random bytes kept, with the value encrypted under the
+// data subject's key, outside the log (see Commit). Whoever is shown the
+// value and its salt can check it against the entry (CheckCommitment);
+// once the salt and the key are deleted, the entry, its leaf hash and
+// every proof still verify, and the value cannot be recovered or confirmed
+// by guessing.
+//
 // # Compatibility
 //
 // Entry bytes are permanent: once a leaf hash is in a signed checkpoint,
