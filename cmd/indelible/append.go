@@ -8,14 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/ledger"
-	"github.com/a24ba333/indelible/internal/seal"
-	"github.com/a24ba333/indelible/internal/signkey"
-	"github.com/a24ba333/indelible/internal/store/sqlite"
 )
 
 // dbFile is the SQLite database inside the data directory.
@@ -127,30 +123,15 @@ func appendEvents(ctx context.Context, sio *stdio, logger *slog.Logger, o append
 
 	// The data directory is opened first, so that a mistake there shows
 	// before a long input is read.
-	key, created, err := signkey.LoadOrInit(o.dataDir, o.name)
-	if err != nil {
-		return fmt.Errorf("loading the signing key: %w", err)
-	}
-	if created {
-		logger.Info("created checkpoint signing key (no key was present)", "name", key.Name(),
-			"path", filepath.Join(o.dataDir, signkey.PrivateFile), "verifier", key.Verifier)
-	} else if o.name != defaultInstanceName && o.name != key.Name() {
-		logger.Warn("--name ignored: the data directory already has a signing key", "name", key.Name())
-	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(o.dataDir, dbFile), Logger: logger})
+	inst, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	led, err := ledger.New(ledger.Config{Store: db, Signer: key.Signer, MaxBatch: o.maxBatch, MaxWait: o.maxWait, Logger: logger})
-	if err != nil {
-		return err
+	defer inst.Close()
+	if o.name != defaultInstanceName && o.name != inst.key.Name() {
+		logger.Warn("--name ignored: the data directory already has a signing key", "name", inst.key.Name())
 	}
-	defer led.Close()
-	sealer, err := seal.New(seal.Config{DigestKey: key.DigestKey()})
-	if err != nil {
-		return err
-	}
+	led, sealer := inst.ledger, inst.sealer
 
 	in, err := openInput(o.input, sio.in)
 	if err != nil {
