@@ -42,8 +42,9 @@ must come from a trusted place, never from the server's /v1/key):
      root hash (this needs a reader API key: --api-key);
   4. the new checkpoint replaces FILE (atomically), for the next run.
 
-The log is --log LOG, or the log of the saved checkpoint. Checkpoints are
-public; consistency proofs and entry bundles need an API key with the reader
+The log is --log LOG, or the log of the saved checkpoint. Checkpoints,
+hash tiles and proofs are public (unless the server runs with
+--private-tiles); entry bundles (--entries) need an API key with the reader
 role (--api-key or INDELIBLE_API_KEY). On success it prints:
 
   log acme: verified size 1200 (consistent with saved size 1000)
@@ -66,7 +67,7 @@ func (s *serverVerifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.server, "server", "", "verify a log of the server at `URL` instead of a data directory\n(needs --key and --state)")
 	fs.StringVar(&s.state, "state", "", "with --server: `file` holding the checkpoint verified by the previous run;\nthe log must extend it, and the new checkpoint replaces it")
 	fs.BoolVar(&s.entries, "entries", false, "with --server: also fetch every new entry, re-hash it and rebuild the tree\n(needs a reader API key)")
-	fs.StringVar(&s.apiKey, "api-key", "", "with --server: API `key` with the reader role, for the consistency proofs\nand entry bundles (checkpoints are public)")
+	fs.StringVar(&s.apiKey, "api-key", "", "with --server: API `key` with the reader role, for entry bundles (--entries)\nand for servers run with --private-tiles")
 }
 
 // verifyServer runs "verify --server".
