@@ -138,11 +138,11 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	// only signals them.
 	var indexer *index.Indexer
 	hub := server.NewHub()
-	onCommit := func(log string, size uint64) {
+	onCommit := func(log string, start uint64, bodies [][]byte) {
 		if indexer != nil {
-			indexer.Notify(log)
+			indexer.Offer(log, start, bodies)
 		}
-		hub.Notify(log, size)
+		hub.Notify(log, start+uint64(len(bodies)))
 	}
 	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit})
 	if err != nil {

@@ -51,9 +51,10 @@ type Indexer struct {
 	wake chan struct{} // capacity 1: a Notify is pending
 
 	mu      sync.Mutex
-	pending map[string]bool   // logs notified since the last pass; guarded by mu
-	marks   map[string]uint64 // watermarks written or seen by this process; guarded by mu
-	changed chan struct{}     // closed when a mark moves, then replaced; guarded by mu
+	offered map[string]*offered // recently committed entries per log; guarded by mu
+	pending map[string]bool     // logs notified since the last pass; guarded by mu
+	marks   map[string]uint64   // watermarks written or seen by this process; guarded by mu
+	changed chan struct{}       // closed when a mark moves, then replaced; guarded by mu
 }
 
 // maxBatchesPerPass bounds the batches one log gets in a row, so that a
@@ -76,6 +77,7 @@ func New(cfg Config) (*Indexer, error) {
 		poll:    cfg.Poll,
 		wake:    make(chan struct{}, 1),
 		pending: make(map[string]bool),
+		offered: make(map[string]*offered),
 		marks:   make(map[string]uint64),
 		changed: make(chan struct{}),
 	}
@@ -89,6 +91,56 @@ func New(cfg Config) (*Indexer, error) {
 		x.poll = 100 * time.Millisecond
 	}
 	return x, nil
+}
+
+// maxOffered bounds the committed entries an Indexer keeps per log from
+// Offer, waiting to be indexed; past it, the oldest are dropped and read
+// back from the store instead.
+const maxOffered = 1 << 17
+
+// offered is a run of committed entries: bodies[i] is entry start+i.
+type offered struct {
+	start  uint64
+	bodies [][]byte
+}
+
+// Offer hands the indexer entries just committed to log, at indexes
+// start, start+1, ..., and wakes it as Notify does. The indexer then
+// indexes them from memory instead of reading them back from the store.
+// It never blocks and keeps references to bodies, which must not change.
+func (x *Indexer) Offer(log string, start uint64, bodies [][]byte) {
+	x.mu.Lock()
+	o := x.offered[log]
+	switch {
+	case o == nil || start != o.start+uint64(len(o.bodies)):
+		// Not contiguous (another writer, or a gap): keep only this run.
+		o = &offered{start: start, bodies: append([][]byte(nil), bodies...)}
+		x.offered[log] = o
+	default:
+		o.bodies = append(o.bodies, bodies...)
+	}
+	if extra := len(o.bodies) - maxOffered; extra > 0 {
+		o.start += uint64(extra)
+		o.bodies = append([][]byte(nil), o.bodies[extra:]...)
+	}
+	x.mu.Unlock()
+	x.Notify(log)
+}
+
+// takeOffered returns the offered bodies of entries [lo, hi) of log, if
+// they were all offered, and forgets those below hi.
+func (x *Indexer) takeOffered(log string, lo, hi uint64) [][]byte {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	o := x.offered[log]
+	if o == nil || lo < o.start || hi > o.start+uint64(len(o.bodies)) {
+		return nil
+	}
+	out := o.bodies[lo-o.start : hi-o.start]
+	drop := hi - o.start
+	o.bodies = o.bodies[drop:]
+	o.start = hi
+	return out
 }
 
 // Notify tells the indexer that log has new committed entries, so that it
@@ -218,17 +270,29 @@ func (x *Indexer) read(ctx context.Context, log string, start, end uint64, out c
 	for lo := start; lo < end; lo += uint64(x.batch) {
 		hi := min(end, lo+uint64(x.batch))
 		rows := make([]store.IndexRow, 0, hi-lo)
-		err := x.st.ScanEntries(ctx, log, lo, hi, func(e store.Entry) error {
-			if want := lo + uint64(len(rows)); e.Index != want {
-				return fmt.Errorf("entry %d is missing", want)
+		var err error
+		if bodies := x.takeOffered(log, lo, hi); bodies != nil {
+			for i, body := range bodies {
+				r, rerr := rowOf(lo+uint64(i), body)
+				if rerr != nil {
+					err = rerr
+					break
+				}
+				rows = append(rows, r)
 			}
-			r, err := rowOf(e.Index, e.Body)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, r)
-			return nil
-		})
+		} else {
+			err = x.st.ScanEntries(ctx, log, lo, hi, func(e store.Entry) error {
+				if want := lo + uint64(len(rows)); e.Index != want {
+					return fmt.Errorf("entry %d is missing", want)
+				}
+				r, err := rowOf(e.Index, e.Body)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, r)
+				return nil
+			})
+		}
 		if err == nil && uint64(len(rows)) != hi-lo {
 			err = fmt.Errorf("entry %d is missing", lo+uint64(len(rows)))
 		}

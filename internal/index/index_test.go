@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,4 +451,69 @@ func BenchmarkIndexer(b *testing.B) {
 		total += n
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// scanCounter counts ScanEntries calls of a store.
+type scanCounter struct {
+	store.Store
+	scans atomic.Int64
+}
+
+func (s *scanCounter) ScanEntries(ctx context.Context, log string, start, end uint64, fn func(store.Entry) error) error {
+	s.scans.Add(1)
+	return s.Store.ScanEntries(ctx, log, start, end, fn)
+}
+
+// TestOfferedEntriesAreNotReadBack: entries handed over by Offer are
+// indexed from memory; those not offered are read from the store; the
+// result is the same index either way.
+func TestOfferedEntriesAreNotReadBack(t *testing.T) {
+	e := newEnv(t)
+	sc := &scanCounter{Store: e.st}
+	x, err := New(Config{Store: sc, Index: e.index, Batch: 100, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	// The first poll pass runs at start; wait for it on an empty store.
+	time.Sleep(50 * time.Millisecond)
+	before := sc.scans.Load()
+	const log = "acme"
+	for start := uint64(0); start < 500; start += 100 {
+		appendEntries(t, e.st, log, 100)
+		es, err := e.st.ReadEntries(context.Background(), log, start, start+100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies := make([][]byte, len(es))
+		for i := range es {
+			bodies[i] = es[i].Body
+		}
+		x.Offer(log, start, bodies)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := x.Wait(wctx, log, 499); err != nil {
+		t.Fatal(err)
+	}
+	if n := sc.scans.Load() - before; n != 0 {
+		t.Errorf("indexing offered entries read the store %d times, want 0", n)
+	}
+	// Entries committed by another writer (not offered) are read back.
+	appendEntries(t, e.st, log, 50)
+	x.Notify(log)
+	if err := x.Wait(wctx, log, 549); err != nil {
+		t.Fatal(err)
+	}
+	if sc.scans.Load() == before {
+		t.Error("entries that were not offered were not read from the store")
+	}
+	checkRows(t, e.ix, log, 550)
+	if err := Check(context.Background(), e.st, e.ix, log); err != nil {
+		t.Fatal(err)
+	}
 }

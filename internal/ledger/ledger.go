@@ -51,11 +51,14 @@ type Config struct {
 	// Logger receives operational logs (default: discarded).
 	Logger *slog.Logger
 	// OnCommit, if not nil, is called by a log's sequencer after each
-	// durable commit with the log's new size, before the appends are
-	// answered. It runs on the append path: it must return at once (signal
-	// a channel, never block or do I/O). Readers that follow the log (the
-	// query indexer, live streams) use it instead of polling.
-	OnCommit func(log string, size uint64)
+	// durable commit with the committed entries' bytes, which took the
+	// indexes start, start+1, ... (the log's new size is
+	// start+len(bodies)), before the appends are answered. It runs on the
+	// append path: it must return at once (signal a channel, keep a
+	// reference; never block or do I/O) and must not modify bodies.
+	// Readers that follow the log (the query indexer, live streams) use it
+	// instead of polling and reading the entries back.
+	OnCommit func(log string, start uint64, bodies [][]byte)
 }
 
 // Ledger appends to and proves logs. It is safe for concurrent use.

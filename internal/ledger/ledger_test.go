@@ -484,12 +484,26 @@ func TestOnCommit(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
 	var seen []uint64
-	l := e.ledger(t, ledger.Config{OnCommit: func(log string, size uint64) {
+	l := e.ledger(t, ledger.Config{OnCommit: func(log string, start uint64, bodies [][]byte) {
 		mu.Lock()
 		defer mu.Unlock()
-		if log == "acme" {
-			seen = append(seen, size)
+		if log != "acme" {
+			return
 		}
+		if len(seen) > 0 && start != seen[len(seen)-1] {
+			t.Errorf("commit starts at %d, the previous one ended at %d", start, seen[len(seen)-1])
+		}
+		// The bodies are the committed entries.
+		es, err := e.st.ReadEntries(context.Background(), "acme", start, start+uint64(len(bodies)))
+		if err != nil || len(es) != len(bodies) {
+			t.Errorf("ReadEntries = %d, %v", len(es), err)
+		}
+		for i := range es {
+			if string(es[i].Body) != string(bodies[i]) {
+				t.Errorf("body %d differs from the stored entry", start+uint64(i))
+			}
+		}
+		seen = append(seen, start+uint64(len(bodies)))
 	}})
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {

@@ -303,7 +303,11 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		s.tree, s.checkpoint = tree, cp
 		size = tree.Size()
 		if f := s.l.cfg.OnCommit; f != nil {
-			f(s.log, size)
+			bodies := make([][]byte, len(entries))
+			for i, e := range entries {
+				bodies[i] = e.Body
+			}
+			f(s.log, start, bodies)
 		}
 	}
 	for ri, r := range batch {

@@ -115,12 +115,12 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		if !opts.noHub {
 			hub = NewHub()
 		}
-		lcfg.OnCommit = func(log string, size uint64) {
+		lcfg.OnCommit = func(log string, start uint64, bodies [][]byte) {
 			if !opts.lazyIndex {
-				indexer.Notify(log)
+				indexer.Offer(log, start, bodies)
 			}
 			if hub != nil {
-				hub.Notify(log, size)
+				hub.Notify(log, start+uint64(len(bodies)))
 			}
 		}
 	}
