@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+
+	"github.com/a24ba333/indelible/internal/store"
+)
+
+// WriteIndex implements store.Index.
+func (ix *IndexDB) WriteIndex(ctx context.Context, log string, from uint64, rows []store.IndexRow) error {
+	if err := checkIndexRows(from, rows); err != nil {
+		return fmt.Errorf("sqlite: indexing log %q from %d: %w: %v", log, from, store.ErrIndexBadRow, err)
+	}
+	if err := ix.write(ctx, log, from, rows); err != nil {
+		return fmt.Errorf("sqlite: indexing [%d, %d) of log %q: %w", from, from+uint64(len(rows)), log, err)
+	}
+	return nil
+}
+
+func checkIndexRows(from uint64, rows []store.IndexRow) error {
+	if from > 1<<62 || uint64(len(rows)) > 1<<62-from {
+		return fmt.Errorf("index %d is too large", from)
+	}
+	for k, r := range rows {
+		if r.Index != from+uint64(k) {
+			return fmt.Errorf("row %d has index %d, want %d", k, r.Index, from+uint64(k))
+		}
+		if _, ok := outcomeCode(r.Outcome); !ok {
+			return fmt.Errorf("row %d has outcome %q", r.Index, r.Outcome)
+		}
+		if y := r.Time.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("row %d has time %v", r.Index, r.Time)
+		}
+	}
+	return nil
+}
+
+func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []store.IndexRow) error {
+	tx, err := ix.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	var id, wm int64
+	err = tx.QueryRowContext(ctx, "SELECT id, watermark FROM logs WHERE name = ?", log).Scan(&id, &wm)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if err = tx.QueryRowContext(ctx, "INSERT INTO logs (name, watermark) VALUES (?, 0) RETURNING id", log).Scan(&id); err != nil {
+			return fmt.Errorf("creating log: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("reading watermark: %w", err)
+	}
+	if uint64(wm) != from {
+		return fmt.Errorf("index watermark is %d: %w", wm, store.ErrConflict)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+
+	d := dictWriter{ix: ix, tx: tx, added: make(map[dictKey]int64)}
+	args := make([]any, 0, indexCols*indexInsertRows)
+	many, one := tx.StmtContext(ctx, ix.insertMany), tx.StmtContext(ctx, ix.insertOne)
+	for chunk := rows; len(chunk) > 0; {
+		n := indexInsertRows
+		stmt := many
+		if len(chunk) < n {
+			n, stmt = 1, one
+		}
+		args = args[:0]
+		for _, r := range chunk[:n] {
+			if args, err = d.appendRow(ctx, args, id, r); err != nil {
+				return err
+			}
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("inserting rows: %w", err)
+		}
+		chunk = chunk[n:]
+	}
+
+	// Widen the time summary of every block the rows fall in.
+	type span struct{ min, max int64 }
+	var blocks []int64
+	spans := make(map[int64]span)
+	for _, r := range rows {
+		b, t := int64(r.Index>>blockShift), r.Time.UnixMilli()
+		s, ok := spans[b]
+		if !ok {
+			blocks = append(blocks, b)
+			s = span{t, t}
+		}
+		spans[b] = span{min(s.min, t), max(s.max, t)}
+	}
+	for _, b := range blocks {
+		_, err := tx.ExecContext(ctx, `INSERT INTO blocks (log, block, min_time, max_time) VALUES (?, ?, ?, ?)
+			ON CONFLICT (log, block) DO UPDATE SET min_time = min(min_time, excluded.min_time),
+			max_time = max(max_time, excluded.max_time)`, id, b, spans[b].min, spans[b].max)
+		if err != nil {
+			return fmt.Errorf("updating block %d: %w", b, err)
+		}
+	}
+	end := from + uint64(len(rows))
+	if _, err := tx.ExecContext(ctx, "UPDATE logs SET watermark = ? WHERE id = ?", int64(end), id); err != nil {
+		return fmt.Errorf("updating watermark: %w", err)
+	}
+	// synchronous=NORMAL: COMMIT writes the WAL without fsync (see IndexDB).
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	if len(ix.dict)+len(d.added) > maxDictCache {
+		clear(ix.dict)
+	}
+	for k, v := range d.added {
+		ix.dict[k] = v
+	}
+	ix.mu.Unlock()
+	return nil
+}
+
+// dictWriter resolves strings to dict ids inside a write transaction,
+// adding the values not yet in dict. The ids it adds become visible to
+// other writers of the cache only after the commit (a rollback drops them).
+type dictWriter struct {
+	ix    *IndexDB
+	tx    *sql.Tx
+	added map[dictKey]int64
+}
+
+func (d *dictWriter) appendRow(ctx context.Context, args []any, log int64, r store.IndexRow) ([]any, error) {
+	outcome, _ := outcomeCode(r.Outcome)
+	args = append(args, log, int64(r.Index), r.Time.UnixMilli())
+	for _, f := range []struct {
+		kind  int8
+		value string
+	}{
+		{kindType, r.Type}, {kindActor, r.Actor}, {kindResourceType, r.ResourceType}, {kindResourceID, r.ResourceID},
+	} {
+		id, err := d.id(ctx, f.kind, f.value)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, id)
+	}
+	args = append(args, outcome)
+	for _, f := range []struct {
+		kind  int8
+		value string
+	}{
+		{kindProject, r.Project}, {kindEnvironment, r.Environment}, {kindSource, r.Source},
+	} {
+		id, err := d.id(ctx, f.kind, f.value)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, id)
+	}
+	return args, nil
+}
+
+func (d *dictWriter) id(ctx context.Context, kind int8, value string) (int64, error) {
+	if value == "" {
+		return 0, nil
+	}
+	k := dictKey{kind, value}
+	d.ix.mu.Lock()
+	id, ok := d.ix.dict[k]
+	d.ix.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if id, ok := d.added[k]; ok {
+		return id, nil
+	}
+	err := d.tx.QueryRowContext(ctx, "SELECT id FROM dict WHERE kind = ? AND value = ?", kind, value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = d.tx.QueryRowContext(ctx, "INSERT INTO dict (kind, value) VALUES (?, ?) RETURNING id", kind, value).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("adding %s %q to the dictionary: %w", kindNames[kind], value, err)
+	}
+	d.added[k] = id
+	return id, nil
+}
+
+// epochShift sets the size of the epochs of the secondary indexes: runs of
+// 1<<epochShift rows, as index_schema.sql describes. It must equal the
+// shift in the indexes' "idx >> 16", or queries cannot seek them
+// (TestIndexQueryPlans fails).
+const epochShift = 16
+
+// maxArms is the most arms of one statement: a query runs as a sequence of
+// statements, each a UNION ALL of arms merged in idx order, each arm one
+// seek and a backward walk of one index.
+const maxArms = 32
