@@ -451,7 +451,7 @@ func TestValidLogName(t *testing.T) {
 
 func TestMaxWaitBatches(t *testing.T) {
 	e := newEnv(t)
-	l := e.ledger(t, ledger.Config{MaxWait: 20 * time.Millisecond, MaxBatch: 1000})
+	l := e.ledger(t, ledger.Config{MaxWait: 100 * time.Millisecond, MaxBatch: 1000})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	sizes := make(chan uint64, 20)
@@ -473,7 +473,7 @@ func TestMaxWaitBatches(t *testing.T) {
 	for s := range sizes {
 		distinct[s] = true
 	}
-	// 20 concurrent single appends within a 20 ms window share commits.
+	// 20 concurrent single appends within a 100 ms window share commits.
 	if len(distinct) >= 20 {
 		t.Errorf("20 appends made %d commits; want them batched", len(distinct))
 	}
