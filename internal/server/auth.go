@@ -60,16 +60,17 @@ func (s *Server) readLog(r *http.Request, need apikey.Role, public bool) (string
 	return log, nil
 }
 
-// ingestLog authorizes an ingest request and returns its target log: the
-// key's tenant, or for an instance-wide key the log named by the "log"
-// query parameter or the X-Indelible-Log header.
-func (s *Server) ingestLog(r *http.Request) (string, error) {
+// targetLog authorizes a request that needs role need on a log not named
+// in the path (ingest, queries, streams) and returns that log: the key's
+// tenant, or for an instance-wide key the log named by the "log" query
+// parameter or the X-Indelible-Log header.
+func (s *Server) targetLog(r *http.Request, need apikey.Role) (string, error) {
 	p, err := s.principal(r)
 	if err != nil {
 		return "", err
 	}
-	if !p.Can(apikey.Writer, p.Tenant) {
-		return "", denied(p, apikey.Writer, p.Tenant)
+	if !p.Can(need, p.Tenant) {
+		return "", denied(p, need, p.Tenant)
 	}
 	named := r.URL.Query().Get("log")
 	if h := r.Header.Get("X-Indelible-Log"); h != "" {
@@ -85,7 +86,7 @@ func (s *Server) ingestLog(r *http.Request) (string, error) {
 	case p.Tenant == "":
 		log = named
 	case named != "" && named != p.Tenant:
-		return "", denied(p, apikey.Writer, named)
+		return "", denied(p, need, named)
 	}
 	if err := ledger.ValidLogName(log); err != nil {
 		return "", badRequest("%v", err)

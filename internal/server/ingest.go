@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/apikey"
 	"github.com/a24ba333/indelible/internal/ingest"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) acquire() (release func(), err error) {
 // postEvents ingests one event, a JSON array of events, or NDJSON
 // (Content-Type application/x-ndjson).
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
-	log, err := s.ingestLog(r)
+	log, err := s.targetLog(r, apikey.Writer)
 	if err != nil {
 		return err
 	}
@@ -185,7 +186,7 @@ func splitItem(path string) (int, string, bool) {
 // postKubernetes ingests a Kubernetes audit webhook batch (an
 // audit.k8s.io/v1 EventList).
 func (s *Server) postKubernetes(w http.ResponseWriter, r *http.Request) error {
-	log, err := s.ingestLog(r)
+	log, err := s.targetLog(r, apikey.Writer)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
-	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -71,7 +70,7 @@ var eventsParams = []string{"log", "from", "to", "type", "actor", "resource_type
 // from the store after the query: an index that the store has no entry
 // for is damage to the index, answered 500.
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
-	log, err := s.readTarget(r)
+	log, err := s.targetLog(r, apikey.Reader)
 	if err != nil {
 		return err
 	}
@@ -200,33 +199,6 @@ func (s *Server) readIndexed(ctx context.Context, log string, idx []uint64) ([]i
 		i = j
 	}
 	return out, nil
-}
-
-// readTarget authorizes a read with the reader role and returns the log
-// to read: the key's tenant, or for an instance-wide key the log named by
-// the "log" query parameter.
-func (s *Server) readTarget(r *http.Request) (string, error) {
-	p, err := s.principal(r)
-	if err != nil {
-		return "", err
-	}
-	if !p.Can(apikey.Reader, p.Tenant) {
-		return "", denied(p, apikey.Reader, p.Tenant)
-	}
-	named := r.URL.Query().Get("log")
-	log := p.Tenant
-	switch {
-	case p.Tenant == "" && named == "":
-		return "", badRequest("an instance-wide key must name the log: add ?log=NAME")
-	case p.Tenant == "":
-		log = named
-	case named != "" && named != p.Tenant:
-		return "", denied(p, apikey.Reader, named)
-	}
-	if err := ledger.ValidLogName(log); err != nil {
-		return "", badRequest("the parameter log: %v", err)
-	}
-	return log, nil
 }
 
 // singleParams returns the query parameters, refusing those not in

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/apikey"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -53,7 +54,7 @@ var streamParams = []string{"log", "type", "actor", "resource_type", "resource_i
 // away or the server starts draining; a client then reconnects with
 // Last-Event-ID.
 func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
-	log, err := s.readTarget(r)
+	log, err := s.targetLog(r, apikey.Reader)
 	if err != nil {
 		return err
 	}
