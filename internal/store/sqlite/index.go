@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -134,32 +132,16 @@ func OpenIndex(ctx context.Context, cfg IndexConfig) (*IndexDB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	abs, err := filepath.Abs(cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	name := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	params := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_pragma=temp_store(memory)", busyTimeout.Milliseconds())
 	// The writer's page cache (256 MiB) holds the pages that inserts
 	// touch in the secondary indexes, whose keys are not in idx order. A
 	// WAL checkpoint every 64 MiB rather than 4 MiB (wal_autocheckpoint in
 	// pages) copies each of those pages once for several commits that
 	// rewrote it.
-	w, err := sql.Open(driverName, name+"?"+params+"&_synchronous=NORMAL&_txlock=immediate"+
+	w, r, _, err := openPools(cfg.Path, "_synchronous=NORMAL"+
 		"&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(16384)")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open(driverName, name+"?"+params+"&_query_only=1&_pragma=mmap_size(1073741824)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
-	}
-	r.SetMaxIdleConns(4)
 	ix := &IndexDB{w: w, r: r, scanChunk: 8192, dict: make(map[dictKey]int64)}
 	if err := ix.open(ctx, logger.With("path", cfg.Path)); err != nil {
 		ix.Close()

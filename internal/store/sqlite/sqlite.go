@@ -109,32 +109,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	abs, err := filepath.Abs(cfg.Path)
+	// The writer does no automatic WAL checkpoints (see checkpointEvery).
+	w, r, base, err := openPools(cfg.Path, "_synchronous=FULL&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
-	name := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-
-	// Both pools wait for locks. journal_mode=WAL is persistent in the
-	// file; setting it on every connection only matters for the first. The
-	// readers refuse writes and map up to 1 GiB of the file into memory,
-	// which spares long scans a read(2) per page.
-	params := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL", busyTimeout.Milliseconds())
-	w, err := sql.Open(driverName, name+"?"+params+"&_synchronous=FULL&_txlock=immediate&_pragma=temp_store(memory)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open(driverName, name+"?"+params+"&_query_only=1&_pragma=mmap_size(1073741824)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
-	}
-	r.SetMaxIdleConns(4)
-	ckpt, err := sql.Open(driverName, name+"?"+params)
+	ckpt, err := sql.Open(driverName, base)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -252,4 +232,35 @@ func isUnique(err error) bool {
 func isUniquePK(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// openPools opens a database file as two pools: one writer connection,
+// whose DSN adds writerParams, and read-only readers that map up to 1 GiB
+// of the file into memory, sparing long scans a read(2) per page. Both
+// wait for locks, use WAL (persistent in the file: setting it on every
+// connection only matters for the first) and keep temporary tables and
+// statement journals in memory. It also returns the DSN shared by both,
+// for further connections.
+func openPools(path, writerParams string) (w, r *sql.DB, base string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("sqlite: %w", err)
+	}
+	name := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	base = name + "?" + fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_pragma=temp_store(memory)", busyTimeout.Milliseconds())
+	w, err = sql.Open(driverName, base+"&_txlock=immediate&"+writerParams)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err = sql.Open(driverName, base+"&_query_only=1&_pragma=mmap_size(1073741824)")
+	if err != nil {
+		w.Close()
+		return nil, nil, "", fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	r.SetMaxIdleConns(4)
+	return w, r, base, nil
 }
