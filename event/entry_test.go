@@ -282,6 +282,25 @@ func TestEntryID(t *testing.T) {
 	}
 }
 
+func TestEntryType(t *testing.T) {
+	e := sampleEntry(t)
+	b, err := e.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := EntryType(b); got != e.Type || err != nil {
+		t.Errorf("EntryType(sample) = %q, %v; want %q", got, err, e.Type)
+	}
+	for _, in := range []string{`{"data":{"type":"no"},"time":"t","type":"a.b"}`, `{"type":"a.b"}`} {
+		if got, err := EntryType([]byte(in)); got != "a.b" || err != nil {
+			t.Errorf("EntryType(%s) = %q, %v; want \"a.b\"", in, got, err)
+		}
+	}
+	if _, err := EntryType([]byte(`{"type":7}`)); err == nil {
+		t.Errorf("EntryType(%s) = nil error, want one", `{"type":7}`)
+	}
+}
+
 func entrySeeds(f *testing.F) {
 	e := sampleEntry(f)
 	b, err := e.Canonical()

@@ -131,3 +131,10 @@ func skipValue(b []byte, i int) int {
 		return i
 	}
 }
+
+// EntryType returns the top-level "type" of entry bytes, scanning as
+// EntryID does. Followers of a log use it to pick out the entries they
+// care about (such as configuration changes) without parsing the rest.
+func EntryType(b []byte) (string, error) {
+	return topLevelString(b, "type")
+}

@@ -10,9 +10,11 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/capture"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/seal"
 	"github.com/a24ba333/indelible/internal/signkey"
+	"github.com/a24ba333/indelible/internal/store"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
 )
 
@@ -26,6 +28,9 @@ type instance struct {
 	ledger *ledger.Ledger
 	sealer *seal.Sealer
 	keys   *apikey.Manager
+	// capture is the schemas and capture policy of every log. Without
+	// the query index (see withIndex) it finds their entries by scanning.
+	capture *capture.Manager
 
 	closeOnce sync.Once
 	closeErr  error
@@ -70,7 +75,51 @@ func openInstance(ctx context.Context, dir, name string, logger *slog.Logger, lc
 		in.Close()
 		return nil, err
 	}
+	if err := in.withIndex(nil, logger); err != nil {
+		in.Close()
+		return nil, err
+	}
 	return in, nil
+}
+
+// withIndex (re)creates the capture manager, finding configuration
+// entries through ix if it is not nil.
+func (in *instance) withIndex(ix capture.Index, logger *slog.Logger) error {
+	m, err := capture.New(capture.Config{Entries: in.db, Index: ix, Record: in.recordAll, Logger: logger})
+	if err != nil {
+		return err
+	}
+	in.capture = m
+	return nil
+}
+
+// recordAll appends events that Indelible writes about itself, in one
+// commit, and returns their entries.
+func (in *instance) recordAll(ctx context.Context, log string, evs []*event.Event) ([]store.Entry, error) {
+	entries := make([]*event.Entry, len(evs))
+	for i, ev := range evs {
+		if err := ev.Validate(true); err != nil {
+			return nil, err
+		}
+		e, err := in.sealer.Seal(log, ev)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = e
+	}
+	ap, err := in.ledger.Append(ctx, log, entries)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Entry, len(entries))
+	for i, e := range entries {
+		body, err := e.Canonical()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = store.Entry{Index: ap.Results[i].Index, ID: e.ID, Body: body}
+	}
+	return out, nil
 }
 
 // record appends an event that Indelible writes about itself.

@@ -158,6 +158,9 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if err != nil {
 		return err
 	}
+	if err := in.withIndex(ix, logger); err != nil {
+		return err
+	}
 	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
 	indexDone := make(chan error, 1)
 	go func() { indexDone <- indexer.Run(indexCtx) }()
@@ -194,6 +197,7 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		Index:        ix,
 		Follower:     indexer,
 		Hub:          hub,
+		Capture:      in.capture,
 		Logger:       logger,
 		Registry:     reg,
 	})
@@ -224,6 +228,22 @@ Send a first event (to the log "demo") with the bootstrap admin key:
 	if o.debugAddr != "" {
 		startDebug(o.debugAddr, logger)
 	}
+	// Configuration changes made by other processes (a "policy apply"
+	// on the data directory) reach this server through the index.
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-indexCtx.Done():
+				return
+			case <-t.C:
+				if err := in.capture.Refresh(indexCtx); err != nil && indexCtx.Err() == nil {
+					logger.Warn("refreshing the capture configuration", "err", err)
+				}
+			}
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -72,9 +72,19 @@ type Principal struct {
 	Role   Role
 }
 
-// Can reports whether p may act with role need on tenant's log.
-func (p Principal) Can(need Role, tenant string) bool {
-	return p.Role.covers(need) && (p.Tenant == "" || p.Tenant == tenant)
+// QuarantineSuffix names a tenant's quarantine log, "<tenant>.quarantine",
+// where invalid events that could not be refused are kept. Its tenant's
+// keys may read it; only Indelible writes it.
+const QuarantineSuffix = ".quarantine"
+
+// Can reports whether p may act with role need on log: the log of its
+// tenant (or any log for an instance-wide key), and for reading, the
+// tenant's quarantine log.
+func (p Principal) Can(need Role, log string) bool {
+	if !p.Role.covers(need) {
+		return false
+	}
+	return p.Tenant == "" || p.Tenant == log || need != Writer && log == p.Tenant+QuarantineSuffix
 }
 
 var (

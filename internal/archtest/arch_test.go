@@ -38,8 +38,10 @@ var allowed = map[string][]string{
 	"internal/ingest":          {"event"},
 	"internal/config":          {},
 	"internal/apikey":          {"event", "internal/store"},
+	"internal/capture":         {"event", "internal/schema", "internal/policy", "internal/store"},
 	"internal/index":           {"event", "verify", "internal/store"},
-	"internal/server":          {"event", "verify", "internal/apikey", "internal/ingest", "internal/ledger", "internal/seal", "internal/store"},
+	"internal/server": {"event", "verify", "internal/apikey", "internal/capture", "internal/ingest", "internal/ledger",
+		"internal/policy", "internal/schema", "internal/seal", "internal/store"},
 }
 
 // forbiddenStd are third-party or standard imports some packages must

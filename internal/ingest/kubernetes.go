@@ -53,7 +53,11 @@ type KubernetesOptions struct {
 // KubernetesResult is what DecodeKubernetes made of a batch.
 type KubernetesResult struct {
 	Events []*event.Event // the mapped items, in input order, each valid for Validate(false)
+	Items  []int          // Items[i] is the item number of Events[i]
 	Errors []ItemError    // the items that could not be mapped, in input order
+	// Raw holds the JSON text of every item named in Errors, by item
+	// number, so that a caller can quarantine what it could not map.
+	Raw map[int][]byte
 }
 
 // ItemError is one problem with one item of a batch. An item can have
@@ -143,7 +147,7 @@ func decodeEventList(body []byte, opts *KubernetesOptions) (res KubernetesResult
 				return res, "", "", errors.New("/items: appears twice")
 			}
 			seenItems = true
-			if res, err = decodeItems(dec, opts); err != nil {
+			if res, err = decodeItems(body, dec, opts); err != nil {
 				return res, "", "", err
 			}
 		default:
@@ -163,7 +167,7 @@ func decodeEventList(body []byte, opts *KubernetesOptions) (res KubernetesResult
 }
 
 // decodeItems reads the items array of an EventList and maps each item.
-func decodeItems(dec *json.Decoder, opts *KubernetesOptions) (KubernetesResult, error) {
+func decodeItems(body []byte, dec *json.Decoder, opts *KubernetesOptions) (KubernetesResult, error) {
 	var res KubernetesResult
 	tok, err := dec.Token()
 	if err != nil {
@@ -193,7 +197,15 @@ func decodeItems(dec *json.Decoder, opts *KubernetesOptions) (KubernetesResult, 
 			ev := mapKubeItem(ke, int(dec.InputOffset()-start), opts, &errs)
 			if len(errs.errs) == 0 {
 				res.Events = append(res.Events, ev)
+				res.Items = append(res.Items, i)
 			}
+		}
+		if len(errs.errs) > 0 {
+			if res.Raw == nil {
+				res.Raw = make(map[int][]byte)
+			}
+			raw := bytes.TrimLeft(body[start:dec.InputOffset()], ", \t\r\n")
+			res.Raw[i] = bytes.Clone(raw)
 		}
 		res.Errors = append(res.Errors, errs.errs...)
 	}

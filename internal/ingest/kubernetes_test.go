@@ -344,6 +344,9 @@ func TestKubernetesItemErrors(t *testing.T) {
 		if fmt.Sprint(paths) != fmt.Sprint(tt.paths) {
 			t.Errorf("DecodeKubernetes(%.100s) error paths = %q, want %q (errors %v)", tt.item, paths, tt.paths, res.Errors)
 		}
+		if got := string(res.Raw[1]); got != bad || len(res.Raw) != 1 {
+			t.Errorf("DecodeKubernetes(%.100s).Raw = %.100q (%d items), want item 1's text %.100q", tt.item, got, len(res.Raw), bad)
+		}
 	}
 }
 

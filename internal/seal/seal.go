@@ -61,20 +61,41 @@ func New(cfg Config) (*Sealer, error) {
 	return s, nil
 }
 
-// Seal returns the entry for ev in log. It does not modify ev.
+// Seal returns the entry for ev in log, captured in full. It does not
+// modify ev.
 func (s *Sealer) Seal(log string, ev *event.Event) (*event.Entry, error) {
-	e := &event.Entry{Event: *ev, Version: 1, Log: log, ReceivedAt: s.cfg.Clock().UTC()}
-	if e.ID == "" {
+	return s.SealCaptured(log, ev, ev, event.Capture{Level: event.CaptureFull})
+}
+
+// SealCaptured returns the entry of an event that the capture policy
+// reduced: ev is the event the client sent, captured what the policy
+// keeps of it (ev itself, or a copy with values left out, redacted or
+// replaced by commitments) and c how it was captured. The digest commits
+// to ev, so that a retry is recognised as the same event whatever the
+// policy did; the entry holds captured. Neither event is modified; an
+// id assigned for an event without one goes into the entry.
+func (s *Sealer) SealCaptured(log string, ev, captured *event.Event, c event.Capture) (*event.Entry, error) {
+	e := &event.Entry{Event: *captured, Version: 1, Log: log, ReceivedAt: s.cfg.Clock().UTC(), Capture: c}
+	orig := ev
+	if ev.ID == "" {
 		id, err := s.cfg.NewID()
 		if err != nil {
 			return nil, fmt.Errorf("seal: assigning an id: %w", err)
 		}
-		e.ID = id
+		cp := *ev
+		cp.ID = id
+		orig = &cp
 	}
+	e.ID = orig.ID
 	if e.Outcome == "" {
-		e.Outcome = "unknown"
+		e.Outcome = event.OutcomeUnknown
 	}
-	canon, err := e.Event.CanonicalJSON()
+	if orig.Outcome == "" {
+		cp := *orig
+		cp.Outcome = event.OutcomeUnknown
+		orig = &cp
+	}
+	canon, err := orig.CanonicalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("seal: encoding event %q: %w", e.ID, err)
 	}
@@ -83,6 +104,5 @@ func (s *Sealer) Seal(log string, ev *event.Event) (*event.Entry, error) {
 	mac.Write(canon)
 	e.Digest = mac.Sum(nil)
 	s.macs.Put(mac)
-	e.Capture = event.Capture{Level: "full"}
 	return e, nil
 }

@@ -107,3 +107,43 @@ func BenchmarkSeal(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestSealCaptured(t *testing.T) {
+	s, err := New(Config{DigestKey: key, Clock: fixed, NewID: func() (string, error) { return "assigned", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := sample()
+	full, err := s.Seal("acme", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reduced := *ev
+	reduced.Data = nil
+	c := event.Capture{Level: event.CaptureMetadata, Policy: "sha256:ab", Rule: "default"}
+	e, err := s.SealCaptured("acme", ev, &reduced, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(e.Digest, full.Digest) {
+		t.Errorf("SealCaptured digest = %x, want the digest of the client's event %x", e.Digest, full.Digest)
+	}
+	if e.Data != nil || e.Capture.Level != event.CaptureMetadata || e.Capture.Rule != "default" || e.ID != "evt-1" {
+		t.Errorf("SealCaptured = %+v, want the reduced event with its capture", e)
+	}
+	if ev.Data == nil {
+		t.Error("SealCaptured modified the client's event")
+	}
+	// An event without id gets one, in the entry and in the digest.
+	ev.ID, reduced.ID = "", ""
+	e, err = s.SealCaptured("acme", ev, &reduced, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withID := *sample()
+	withID.ID = "assigned"
+	want, _ := s.Seal("acme", &withID)
+	if e.ID != "assigned" || !bytes.Equal(e.Digest, want.Digest) || ev.ID != "" {
+		t.Errorf("SealCaptured without id = id %q digest %x; want \"assigned\", %x", e.ID, e.Digest, want.Digest)
+	}
+}

@@ -85,8 +85,10 @@ func (s *Server) targetLog(r *http.Request, need apikey.Role) (string, error) {
 		return "", badRequest("an instance-wide key must name the log: add ?log=NAME or an X-Indelible-Log header")
 	case p.Tenant == "":
 		log = named
-	case named != "" && named != p.Tenant:
+	case named != "" && !p.Can(need, named):
 		return "", denied(p, need, named)
+	case named != "":
+		log = named // the tenant's quarantine log
 	}
 	if err := ledger.ValidLogName(log); err != nil {
 		return "", badRequest("%v", err)

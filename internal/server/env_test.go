@@ -21,6 +21,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/capture"
 	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/seal"
@@ -42,6 +43,7 @@ type testEnv struct {
 	srv      *Server
 	ts       *httptest.Server
 	tokens   map[string]string // by credential name, see newEnv
+	capture  *capture.Manager
 	ix       *sqlite.IndexDB   // the query index, with envOptions.query
 	indexer  *index.Indexer    // the indexer filling ix, with envOptions.query
 	hub      *Hub              // with envOptions.query unless noHub
@@ -148,6 +150,7 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cm := newCaptureManager(t, st, led, sealer, ix)
 	var l Ledger = led
 	if opts.wrap != nil {
 		l = opts.wrap(led)
@@ -164,6 +167,7 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		Registry:     prometheus.NewRegistry(),
 		Clock:        opts.clock,
 		Hub:          hub,
+		Capture:      cm,
 	}
 	if ix != nil {
 		cfg.Index = ix
@@ -184,7 +188,7 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	e := &testEnv{st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{},
+	e := &testEnv{capture: cm, st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{},
 		ix: ix, indexer: indexer, hub: hub}
 	for _, tenant := range []string{own, other, ""} {
 		for _, role := range roles {
@@ -355,4 +359,48 @@ func evs(prefix string, first, n int, nd bool) string {
 		return strings.Join(parts, "\n") + "\n"
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// newCaptureManager returns the capture configuration of the test
+// server, recording its changes through led, and finding them through ix
+// if it is not nil.
+func newCaptureManager(t testing.TB, st *sqlite.DB, led *ledger.Ledger, sealer *seal.Sealer, ix *sqlite.IndexDB) *capture.Manager {
+	t.Helper()
+	cfg := capture.Config{
+		Entries: st,
+		Record: func(ctx context.Context, log string, evs []*event.Event) ([]store.Entry, error) {
+			entries := make([]*event.Entry, len(evs))
+			for i, ev := range evs {
+				if err := ev.Validate(true); err != nil {
+					return nil, err
+				}
+				e, err := sealer.Seal(log, ev)
+				if err != nil {
+					return nil, err
+				}
+				entries[i] = e
+			}
+			ap, err := led.Append(ctx, log, entries)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]store.Entry, len(entries))
+			for i, e := range entries {
+				body, err := e.Canonical()
+				if err != nil {
+					return nil, err
+				}
+				out[i] = store.Entry{Index: ap.Results[i].Index, ID: e.ID, Body: body}
+			}
+			return out, nil
+		},
+	}
+	if ix != nil {
+		cfg.Index = ix
+	}
+	m, err := capture.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -9,8 +9,11 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/capture"
 	"github.com/a24ba333/indelible/internal/ingest"
 	"github.com/a24ba333/indelible/internal/ledger"
+	"github.com/a24ba333/indelible/internal/policy"
+	"github.com/a24ba333/indelible/internal/schema"
 )
 
 // Errors that handlers return for writeError to map. Messages are shown
@@ -95,9 +98,10 @@ type errorBody struct {
 
 // detail is one problem with one item of a batch.
 type detail struct {
-	Item    int    `json:"item"`           // 0-based position of the event in the batch
-	Line    int    `json:"line,omitempty"` // 1-based line where the item starts, if known
-	Path    string `json:"path"`           // JSON Pointer of the field in the item ("" for the whole item)
+	Item    int    `json:"item"`             // 0-based position of the event in the batch
+	Line    int    `json:"line,omitempty"`   // 1-based line where the item starts, if known
+	Column  int    `json:"column,omitempty"` // for a refused policy or schema: where the problem is
+	Path    string `json:"path"`             // JSON Pointer of the field in the item ("" for the whole item)
 	Message string `json:"message"`
 }
 
@@ -121,7 +125,8 @@ const statusClientClosed = 499
 //	    Limits.MaxBatchEvents events, or an entry too large to seal
 //	422 JSON that is not valid events (*event.BatchError), with every bad
 //	    item; in NDJSON every line is an item, so a line that is not JSON
-//	    is listed here too; Kubernetes audit items that cannot be mapped
+//	    is listed here too; Kubernetes audit items that cannot be mapped;
+//	    a schema or policy that does not compile (*capture.RefusedError)
 //	503 overload, shutdown or not ready, no query index, or a query index
 //	    that did not reach a query's min_index in time; with Retry-After
 //	500 anything else, logged
@@ -137,8 +142,16 @@ func classify(err error) (int, errorBody) {
 		bad      *badRequestError
 		forbid   *forbiddenError
 		missing  *notFoundError
+		refused  *capture.RefusedError
 	)
 	switch {
+	case errors.As(err, &refused):
+		body.Details = refusedDetails(refused)
+		return http.StatusUnprocessableEntity, body
+	case errors.Is(err, capture.ErrSelfApproval):
+		return http.StatusForbidden, body
+	case errors.Is(err, capture.ErrNotFound):
+		return http.StatusNotFound, body
 	case errors.As(err, &maxBytes):
 		body.Error = fmt.Sprintf("the request body is longer than %d bytes", maxBytes.Limit)
 		return http.StatusRequestEntityTooLarge, body
@@ -200,6 +213,29 @@ func details(err error) (ds []detail, truncated bool) {
 		}
 	}
 	return ds, false
+}
+
+// refusedDetails lists where a refused policy or schema is wrong.
+func refusedDetails(re *capture.RefusedError) []detail {
+	var (
+		pe *policy.Error
+		ce *schema.CompileError
+	)
+	switch {
+	case errors.As(re.Err, &pe):
+		ds := make([]detail, len(pe.Problems))
+		for i, p := range pe.Problems {
+			ds[i] = detail{Line: p.Line, Column: p.Column, Path: p.Path, Message: p.Message}
+		}
+		return ds
+	case errors.As(re.Err, &ce):
+		msg := ce.Msg
+		if ce.Keyword != "" {
+			msg = fmt.Sprintf("keyword %q: %s", ce.Keyword, ce.Msg)
+		}
+		return []detail{{Line: ce.Line, Column: ce.Column, Path: ce.Pointer, Message: msg}}
+	}
+	return nil
 }
 
 func syntaxMessage(se *event.SyntaxError) string {

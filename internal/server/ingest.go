@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/capture"
 	"github.com/a24ba333/indelible/internal/ingest"
 )
 
@@ -21,6 +24,29 @@ type eventResult struct {
 	Index     uint64 `json:"index"`
 	LeafHash  []byte `json:"leaf_hash"` // base64
 	Duplicate bool   `json:"duplicate,omitempty"`
+	// Captured is false for an event that the capture policy dropped
+	// (level none, Rule names the rule) or that went to the quarantine
+	// log (Quarantined, at QuarantineIndex).
+	Captured        *bool   `json:"captured,omitempty"`
+	Rule            string  `json:"rule,omitempty"`
+	Quarantined     bool    `json:"quarantined,omitempty"`
+	QuarantineIndex *uint64 `json:"quarantine_index,omitempty"`
+}
+
+// MarshalJSON leaves out the index and leaf hash of an event that was
+// not captured: it has neither.
+func (r eventResult) MarshalJSON() ([]byte, error) {
+	type plain eventResult
+	if r.Captured == nil || *r.Captured {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		ID              string  `json:"id"`
+		Captured        bool    `json:"captured"`
+		Rule            string  `json:"rule,omitempty"`
+		Quarantined     bool    `json:"quarantined,omitempty"`
+		QuarantineIndex *uint64 `json:"quarantine_index,omitempty"`
+	}{r.ID, false, r.Rule, r.Quarantined, r.QuarantineIndex})
 }
 
 type eventsResponse struct {
@@ -29,8 +55,9 @@ type eventsResponse struct {
 }
 
 type kubernetesResponse struct {
-	Results    int    `json:"results"`
-	Checkpoint string `json:"checkpoint"`
+	Results     int    `json:"results"`
+	Quarantined int    `json:"quarantined,omitempty"`
+	Checkpoint  string `json:"checkpoint"`
 }
 
 // acquire takes an ingest slot, or fails with errOverloaded at once.
@@ -64,7 +91,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, cp, err := s.commit(r, log, evs)
+	res, cp, err := s.commit(r, log, capture.SourceAPI, evs, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -203,65 +230,183 @@ func (s *Server) postKubernetes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	// The policy for items that cannot be mapped lives here: the adapter
-	// reports them and leaves the choice to the server. For now a batch
-	// with any bad item is refused whole (422, every item listed), so that
-	// nothing is committed that an operator has not seen; the API server
-	// logs the refusal. Committing the good events and quarantining the
-	// bad items would replace this branch.
+	// Items that cannot be mapped are refused (422, every item listed)
+	// or quarantined, as the log's policy says for this source: the API
+	// server cannot fix and resend them, so quarantine is the default.
+	var pre []quarantined
 	if len(res.Errors) > 0 {
-		return kubernetesItemsError(res.Errors)
+		st, err := s.captureState(r.Context(), log)
+		if err != nil {
+			return err
+		}
+		if st.Settings().InvalidAction(capture.SourceKubernetes) != capture.ActionQuarantine {
+			return kubernetesItemsError(res.Errors)
+		}
+		byItem := map[int][]event.FieldError{}
+		var order []int
+		for _, ie := range res.Errors {
+			if _, ok := byItem[ie.Item]; !ok {
+				order = append(order, ie.Item)
+			}
+			byItem[ie.Item] = append(byItem[ie.Item], event.FieldError{Path: ie.Path, Message: ie.Message})
+		}
+		for _, it := range order {
+			pre = append(pre, quarantined{item: it, raw: res.Raw[it], errors: byItem[it]})
+		}
 	}
-	if len(res.Events) == 0 {
+	if len(res.Events)+len(pre) == 0 {
 		return event.ErrEmptyBatch
 	}
 	if len(res.Events) > s.cfg.Limits.MaxBatchEvents {
 		return s.tooManyEvents()
 	}
-	results, cp, err := s.commit(r, log, res.Events)
+	results, cp, err := s.commit(r, log, capture.SourceKubernetes, res.Events, res.Items, pre)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, kubernetesResponse{Results: len(results), Checkpoint: string(cp)})
+	n, q := 0, 0
+	for _, res := range results {
+		switch {
+		case res.Quarantined:
+			q++
+		case res.Captured == nil:
+			n++
+		}
+	}
+	return writeJSON(w, http.StatusOK, kubernetesResponse{Results: n, Quarantined: q, Checkpoint: string(cp)})
 }
 
-// commit seals evs for log and appends them with one Append. It returns
-// once they are durable.
-func (s *Server) commit(r *http.Request, log string, evs []*event.Event) ([]eventResult, []byte, error) {
-	entries := make([]*event.Entry, len(evs))
-	first := make(map[string]int, len(evs))
-	var reused event.BatchError
-	for i, ev := range evs {
-		e, err := s.cfg.Sealer.Seal(log, ev)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sealing event %d: %w", i, err)
+// commit captures evs for log as its configuration says (schemas,
+// policy), quarantines the invalid ones if the configuration wants that
+// for source (along with pre, items that could not even be decoded),
+// seals the rest and appends them with one Append. It returns once they
+// are durable. items[i] is the request item of evs[i] (nil: i itself),
+// for error messages.
+func (s *Server) commit(r *http.Request, log, source string, evs []*event.Event, items []int, pre []quarantined) ([]eventResult, []byte, error) {
+	ctx := r.Context()
+	if strings.HasSuffix(log, QuarantineSuffix) {
+		return nil, nil, badRequest("log %q is a quarantine log, written only by Indelible", log)
+	}
+	st, err := s.captureState(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	item := func(i int) int {
+		if items != nil {
+			return items[i]
 		}
-		entries[i] = e
+		return i
+	}
+	var (
+		entries  []*event.Entry
+		at       = make([]int, len(evs)) // position of evs[i] in entries, or -1
+		out      = make([]eventResult, len(evs))
+		first    = make(map[string]int, len(evs))
+		invalid  event.BatchError
+		reused   event.BatchError
+		quar     = pre
+		quarAt   = make(map[int]int) // evs index -> position in quar
+		fallback error
+		fbIDs    []string
+		fbCount  int
+	)
+	for i, ev := range evs {
+		at[i] = -1
+		c := st.Capture(ev, source, rand.Reader)
+		switch {
+		case c.Invalid != nil && c.Action == capture.ActionQuarantine:
+			quarAt[i] = len(quar)
+			quar = append(quar, quarantined{item: item(i), ev: ev, errors: c.Invalid})
+			continue
+		case c.Invalid != nil:
+			invalid.Items = append(invalid.Items, event.ItemError{Item: item(i), Errors: c.Invalid})
+			continue
+		case c.Dropped:
+			no := false
+			out[i] = eventResult{ID: ev.ID, Captured: &no, Rule: c.Capture.Rule}
+			s.m.dropped.WithLabelValues(log, c.Capture.Rule).Inc()
+			continue
+		case c.Fallback != nil:
+			fallback = c.Fallback
+			fbCount++
+		}
+		e, err := s.cfg.Sealer.SealCaptured(log, ev, c.Event, c.Capture)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sealing event %d: %w", item(i), err)
+		}
+		if c.Fallback != nil && len(fbIDs) < 20 {
+			fbIDs = append(fbIDs, e.ID)
+		}
 		// The ledger refuses a batch that repeats an id with other
 		// content; say which items do.
 		if j, ok := first[e.ID]; ok {
-			if !bytes.Equal(entries[j].Digest, e.Digest) {
-				reused.Items = append(reused.Items, event.ItemError{Item: i, Errors: []event.FieldError{{
-					Path: "/id", Message: fmt.Sprintf("repeats the id of item %d with other content", j),
+			if !bytes.Equal(entries[at[j]].Digest, e.Digest) {
+				reused.Items = append(reused.Items, event.ItemError{Item: item(i), Errors: []event.FieldError{{
+					Path: "/id", Message: fmt.Sprintf("repeats the id of item %d with other content", item(j)),
 				}}})
 			}
+			at[i] = at[j]
 			continue
 		}
 		first[e.ID] = i
+		at[i] = len(entries)
+		entries = append(entries, e)
+	}
+	if len(invalid.Items) > 0 {
+		invalid.Items = append(invalid.Items, reused.Items...)
+		return nil, nil, &invalid
 	}
 	if len(reused.Items) > 0 {
 		return nil, nil, &reused
 	}
-	start := s.cfg.Clock()
-	ap, err := s.cfg.Ledger.Append(r.Context(), log, entries)
-	s.m.commit.Observe(s.cfg.Clock().Sub(start).Seconds())
-	if err != nil {
-		return nil, nil, fmt.Errorf("appending %d events to log %q: %w", len(entries), log, err)
+	if len(quar) > 0 {
+		idx, err := s.quarantine(ctx, log, source, quar)
+		if err != nil {
+			return nil, nil, err
+		}
+		no := false
+		for i, q := range quarAt {
+			qi := idx[q]
+			out[i] = eventResult{ID: evs[i].ID, Captured: &no, Quarantined: true, QuarantineIndex: &qi}
+		}
+		for q := range pre {
+			qi := idx[q]
+			out = append(out, eventResult{Captured: &no, Quarantined: true, QuarantineIndex: &qi})
+		}
 	}
-	s.m.committed(log, len(entries), ap.Size)
-	out := make([]eventResult, len(ap.Results))
-	for i, res := range ap.Results {
-		out[i] = eventResult{ID: res.ID, Index: res.Index, LeafHash: res.LeafHash[:], Duplicate: res.Duplicate}
+	var cp []byte
+	if len(entries) > 0 {
+		start := s.cfg.Clock()
+		ap, err := s.cfg.Ledger.Append(ctx, log, entries)
+		s.m.commit.Observe(s.cfg.Clock().Sub(start).Seconds())
+		if err != nil {
+			return nil, nil, fmt.Errorf("appending %d events to log %q: %w", len(entries), log, err)
+		}
+		s.m.committed(log, len(entries), ap.Size)
+		for i := range evs {
+			if at[i] < 0 {
+				continue
+			}
+			res := ap.Results[at[i]]
+			out[i] = eventResult{ID: res.ID, Index: res.Index, LeafHash: res.LeafHash[:], Duplicate: res.Duplicate}
+		}
+		cp = ap.Checkpoint
+	} else {
+		head, err := s.cfg.Ledger.Head(ctx, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		cp = head.Note
 	}
-	return out, ap.Checkpoint, nil
+	if fallback != nil {
+		s.m.fallbacks.WithLabelValues(log).Add(float64(fbCount))
+		if s.cfg.Capture != nil {
+			// The events are durable; a failure to record the fallback
+			// is logged, never turned into a failed request.
+			if err := s.cfg.Capture.RecordFallback(ctx, log, st.PolicyHash(), fallback, fbCount, fbIDs); err != nil {
+				s.cfg.Logger.ErrorContext(ctx, "recording a policy fallback", "log", log, "err", err)
+			}
+		}
+	}
+	return out, cp, nil
 }

@@ -23,6 +23,9 @@ import (
 //	indelible_tree_size{log}                  the newest tree size this process has seen committed
 //	indelible_http_requests_total{route,code} requests by route pattern and status code
 //	indelible_streams                         open live streams (GET /v1/stream)
+//	indelible_capture_dropped_total{log,rule} events the capture policy did not store (level none)
+//	indelible_quarantined_total{log,source}   invalid events sent to the quarantine log
+//	indelible_policy_fallbacks_total{log}     events captured in full because the policy failed for them
 //	indelible_index_lag_entries{log}          committed entries the query index does not cover
 //	                                          yet, read from Config.Follower at each scrape for
 //	                                          the logs this process has committed to or queried
@@ -31,17 +34,20 @@ import (
 // (401), "forbidden" (403), "conflict" (409), "too_large" (413),
 // "invalid" (422), "overloaded" (503), "canceled" and "error" (500).
 type metrics struct {
-	ingested *prometheus.CounterVec
-	rejected *prometheus.CounterVec
-	batch    prometheus.Histogram
-	commit   prometheus.Histogram
-	treeSize *prometheus.GaugeVec
-	requests *prometheus.CounterVec
-	streams  prometheus.Gauge
-	handler  http.Handler
-	sizesMu  sync.Mutex
-	sizes    map[string]uint64 // newest size set per log; guarded by sizesMu
-	seen     map[string]bool   // logs whose index lag is reported; guarded by sizesMu
+	ingested    *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	batch       prometheus.Histogram
+	commit      prometheus.Histogram
+	treeSize    *prometheus.GaugeVec
+	requests    *prometheus.CounterVec
+	streams     prometheus.Gauge
+	dropped     *prometheus.CounterVec
+	quarantined *prometheus.CounterVec
+	fallbacks   *prometheus.CounterVec
+	handler     http.Handler
+	sizesMu     sync.Mutex
+	sizes       map[string]uint64 // newest size set per log; guarded by sizesMu
+	seen        map[string]bool   // logs whose index lag is reported; guarded by sizesMu
 }
 
 func newMetrics(reg *prometheus.Registry, f Follower) (*metrics, error) {
@@ -76,10 +82,22 @@ func newMetrics(reg *prometheus.Registry, f Follower) (*metrics, error) {
 			Name: "indelible_streams",
 			Help: "Live streams (GET /v1/stream) open.",
 		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_capture_dropped_total",
+			Help: "Events the capture policy did not store (level none), by log and rule.",
+		}, []string{"log", "rule"}),
+		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_quarantined_total",
+			Help: "Invalid events sent to the log's quarantine log, by log and ingest source.",
+		}, []string{"log", "source"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "indelible_policy_fallbacks_total",
+			Help: "Events captured in full because the capture policy could not be evaluated for them.",
+		}, []string{"log"}),
 		sizes: map[string]uint64{},
 		seen:  map[string]bool{},
 	}
-	cs := []prometheus.Collector{m.ingested, m.rejected, m.batch, m.commit, m.treeSize, m.requests, m.streams}
+	cs := []prometheus.Collector{m.ingested, m.rejected, m.batch, m.commit, m.treeSize, m.requests, m.streams, m.dropped, m.quarantined, m.fallbacks}
 	if f != nil {
 		cs = append(cs, &lagCollector{m: m, f: f})
 	}

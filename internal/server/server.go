@@ -123,7 +123,10 @@ type EntryReader interface {
 // Sealer turns a validated event into the entry of a log (*seal.Sealer).
 // Safe for concurrent use.
 type Sealer interface {
+	// Seal seals an event captured in full.
 	Seal(log string, ev *event.Event) (*event.Entry, error)
+	// SealCaptured seals what the capture policy kept of ev.
+	SealCaptured(log string, ev, captured *event.Event, c event.Capture) (*event.Entry, error)
 }
 
 // Authenticator checks API keys (*apikey.Manager).
@@ -222,6 +225,10 @@ type Config struct {
 	// reports its lag as the metric indelible_index_lag_entries. Optional:
 	// without it, min_index is refused (400) and the lag is not reported.
 	Follower Follower
+	// Capture holds the schemas and capture policy of every log and
+	// changes them (/v1/schemas, /v1/policies). Optional: without it,
+	// every event is captured in full and those routes answer 404.
+	Capture Capturer
 	// Hub signals commits to the live streams of GET /v1/stream; the
 	// ledger's Config.OnCommit must call its Notify. Optional: without
 	// it, each stream polls its log's head every 500ms.
@@ -379,6 +386,13 @@ func (s *Server) routes() http.Handler {
 	handle("POST /v1/keys", maxSmallBody, false, s.postKey)
 	handle("GET /v1/keys", 0, false, s.listKeys)
 	handle("DELETE /v1/keys/{id}", 0, false, s.deleteKey)
+	handle("GET /v1/schemas", 0, false, s.getSchemas)
+	handle("GET /v1/schemas/{type}", 0, false, s.getSchema)
+	handle("PUT /v1/schemas/{type}", maxConfigBody, false, s.putSchema)
+	handle("GET /v1/policies", 0, false, s.getPolicy)
+	handle("PUT /v1/policies", maxConfigBody, false, s.putPolicy)
+	handle("GET /v1/config/history", 0, false, s.getConfigHistory)
+	handle("POST /v1/proposals/{id}/approve", 0, false, s.approve)
 	handle("GET /metrics", 0, false, s.getMetrics)
 	handle("GET /healthz", 0, false, s.healthz)
 	handle("GET /readyz", 0, false, s.readyz)

@@ -1,0 +1,611 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxSize is the largest accepted policy document, in bytes.
+const MaxSize = 1 << 20
+
+// maxNameLen is the longest rule name, in bytes.
+const maxNameLen = 64
+
+// Parse parses and checks a policy document (see the package
+// documentation). Every problem found is reported at once, in a *Error
+// whose problems carry the line and column of the offending YAML node.
+// An empty document is a valid policy without rules: every event is
+// captured in full.
+func Parse(src []byte) (*Policy, error) {
+	if len(src) > MaxSize {
+		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the document is %d bytes, at most %d", len(src), MaxSize)}}}
+	}
+	root, prob := decodeYAML(src)
+	if prob != nil {
+		return nil, &Error{Problems: []Problem{*prob}}
+	}
+	pol := newPolicy(src)
+	ps := &parser{names: make(map[string]int)}
+	ps.document(root, pol)
+	if len(ps.probs) > 0 {
+		slices.SortStableFunc(ps.probs, func(a, b Problem) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
+		return nil, &Error{Problems: ps.probs}
+	}
+	for _, o := range pol.overrides {
+		for _, r := range o.rules {
+			pol.names = append(pol.names, r.name)
+		}
+	}
+	for _, r := range pol.rules {
+		pol.names = append(pol.names, r.name)
+	}
+	return pol, nil
+}
+
+// decodeYAML returns the document's top node, nil for an empty document.
+func decodeYAML(src []byte) (root *yaml.Node, prob *Problem) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, prob = nil, &Problem{Message: fmt.Sprintf("YAML: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		return nil, nil
+	case err != nil:
+		return nil, yamlProblem(err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlProblem(err)
+	default:
+		return nil, &Problem{Line: next.Line, Column: next.Column, Message: "a policy is one YAML document; found another"}
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0], nil
+	}
+	return nil, nil
+}
+
+// yamlProblem turns a YAML syntax error into a problem. The YAML library
+// reports only a line: for the errors of its parser (as opposed to its
+// scanner), the 0-based line where the list or mapping holding the error
+// starts, which this turns into a 1-based line.
+func yamlProblem(err error) *Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := &Problem{Message: "YAML: " + msg}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, m, ok := strings.Cut(rest, ": "); ok {
+			if line, err := strconv.Atoi(n); err == nil {
+				p.Line, p.Message = line, "YAML: "+m
+				if where, ok := parserProblems[m]; ok {
+					p.Line++
+					p.Message += " in the " + where + " that starts at this line"
+				}
+			}
+		}
+	}
+	return p
+}
+
+// parserProblems maps the problems the YAML parser reports with the line
+// of their context to the kind of that context.
+var parserProblems = map[string]string{
+	"did not find expected '-' indicator": "list",
+	"did not find expected key":           "mapping",
+	"did not find expected ',' or ']'":    "list",
+	"did not find expected ',' or '}'":    "mapping",
+	"did not find expected node content":  "value",
+	"found undefined tag handle":          "value",
+}
+
+// parser walks the YAML tree, collecting problems.
+type parser struct {
+	probs []Problem
+	names map[string]int // rule name → line of its first use
+}
+
+func (ps *parser) errorf(n *yaml.Node, path, format string, args ...any) {
+	ps.probs = append(ps.probs, Problem{Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// describe names the YAML type of n for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return "a string"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "null"
+		case "!!timestamp":
+			return "a timestamp"
+		}
+		return "a value tagged " + n.ShortTag()
+	}
+	return "an unknown node"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// plain reports problems with anchors and aliases, which a policy does
+// not use: every rule reads the same wherever it is.
+func (ps *parser) plain(n *yaml.Node, path string) bool {
+	switch {
+	case n.Kind == yaml.AliasNode:
+		ps.errorf(n, path, "YAML aliases are not supported; write the value out")
+		return false
+	case n.Anchor != "":
+		ps.errorf(n, path, "YAML anchors are not supported; write the value out")
+		return false
+	}
+	return true
+}
+
+// mapping calls f for each member of the mapping n, after checking that
+// its keys are known strings, each given once. A null n is an empty
+// mapping.
+func (ps *parser) mapping(n *yaml.Node, path string, known []string, f func(key string, k, v *yaml.Node, path string)) bool {
+	if !ps.plain(n, path) {
+		return false
+	}
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		ps.errorf(n, path, "must be a mapping, not %s", describe(n))
+		return false
+	}
+	seen := make(map[string][2]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !ps.plain(k, path) {
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+			ps.errorf(k, path, "keys must be strings, not %s", describe(k))
+			continue
+		}
+		kpath := k.Value
+		if path != "" {
+			kpath = path + "." + k.Value
+		}
+		if line, dup := seen[k.Value]; dup {
+			ps.errorf(k, kpath, "duplicate key %q (first at line %d, column %d)", k.Value, line[0], line[1])
+			continue
+		}
+		seen[k.Value] = [2]int{k.Line, k.Column}
+		if !slices.Contains(known, k.Value) {
+			ps.errorf(k, kpath, "unknown key %q; known keys: %s", k.Value, strings.Join(known, ", "))
+			continue
+		}
+		f(k.Value, k, v, kpath)
+	}
+	return true
+}
+
+// str returns the string scalar n.
+func (ps *parser) str(n *yaml.Node, path string) (string, bool) {
+	if !ps.plain(n, path) {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		hint := ""
+		if n.Kind == yaml.ScalarNode && !isNull(n) {
+			hint = " (quote it)"
+		}
+		ps.errorf(n, path, "must be a string, not %s%s", describe(n), hint)
+		return "", false
+	}
+	return n.Value, true
+}
+
+// oneOf returns the string scalar n if it is one of allowed.
+func (ps *parser) oneOf(n *yaml.Node, path string, allowed ...string) (string, bool) {
+	s, ok := ps.str(n, path)
+	if !ok {
+		return "", false
+	}
+	if !slices.Contains(allowed, s) {
+		ps.errorf(n, path, "%q is not one of %s", s, quoteList(allowed))
+		return "", false
+	}
+	return s, true
+}
+
+func quoteList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = strconv.Quote(s)
+	}
+	if len(q) <= 2 {
+		return strings.Join(q, " or ")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// list calls f for each item of the list n, with the item's path. A
+// null n is an empty list.
+func (ps *parser) list(n *yaml.Node, path string, f func(i int, item *yaml.Node, path string)) {
+	if !ps.plain(n, path) || isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		ps.errorf(n, path, "must be a list, not %s", describe(n))
+		return
+	}
+	for i, item := range n.Content {
+		f(i, item, fmt.Sprintf("%s[%d]", path, i))
+	}
+}
+
+// stringList returns a string, or a non-empty list of strings, as a list;
+// check, if not nil, vets each string and returns a message for a bad one.
+func (ps *parser) stringList(n *yaml.Node, path string, check func(string) string) ([]string, bool) {
+	if !ps.plain(n, path) {
+		return nil, false
+	}
+	one := func(n *yaml.Node, path string) (string, bool) {
+		s, ok := ps.str(n, path)
+		if !ok {
+			return "", false
+		}
+		if check != nil {
+			if msg := check(s); msg != "" {
+				ps.errorf(n, path, "%s", msg)
+				return "", false
+			}
+		}
+		return s, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		s, ok := one(n, path)
+		return []string{s}, ok
+	}
+	if len(n.Content) == 0 {
+		ps.errorf(n, path, "an empty list matches nothing")
+		return nil, false
+	}
+	l := make([]string, 0, len(n.Content))
+	ok := true
+	for i, item := range n.Content {
+		s, good := one(item, fmt.Sprintf("%s[%d]", path, i))
+		ok = ok && good
+		if good && !slices.Contains(l, s) {
+			l = append(l, s)
+		}
+	}
+	return l, ok
+}
+
+func (ps *parser) document(root *yaml.Node, pol *Policy) {
+	if root == nil || isNull(root) {
+		return
+	}
+	ps.mapping(root, "", []string{"settings", "rules", "overrides"}, func(key string, _, v *yaml.Node, path string) {
+		switch key {
+		case "settings":
+			ps.settings(v, path, &pol.settings)
+		case "rules":
+			pol.rules = ps.rules(v, path)
+		case "overrides":
+			pol.overrides = ps.overrides(v, path)
+		}
+	})
+}
+
+func (ps *parser) settings(n *yaml.Node, path string, s *Settings) {
+	ps.mapping(n, path, []string{"unregistered_types", "invalid", "approval"}, func(key string, _, v *yaml.Node, path string) {
+		switch key {
+		case "unregistered_types":
+			if a, ok := ps.oneOf(v, path, Accept, Reject); ok {
+				s.UnregisteredTypes = a
+			}
+		case "invalid":
+			ps.mapping(v, path, []string{SourceAPI, SourceKubernetes}, func(src string, _, v *yaml.Node, path string) {
+				if a, ok := ps.oneOf(v, path, Reject, Quarantine); ok {
+					s.Invalid[src] = a
+				}
+			})
+		case "approval":
+			if a, ok := ps.oneOf(v, path, Single, TwoPerson); ok {
+				s.Approval = a
+			}
+		}
+	})
+}
+
+func (ps *parser) overrides(n *yaml.Node, path string) []override {
+	var tiers [3][]override // project and environment, project, environment
+	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
+		var o override
+		var matchNode *yaml.Node
+		ok := ps.mapping(item, path, []string{"match", "rules"}, func(key string, _, v *yaml.Node, path string) {
+			switch key {
+			case "match":
+				matchNode = v
+				ps.mapping(v, path, []string{"project", "environment"}, func(key string, _, v *yaml.Node, path string) {
+					l, _ := ps.stringList(v, path, nil)
+					if key == "project" {
+						o.project = l
+					} else {
+						o.environment = l
+					}
+				})
+			case "rules":
+				o.rules = ps.rules(v, path)
+			}
+		})
+		if !ok {
+			return
+		}
+		switch {
+		case matchNode == nil:
+			ps.errorf(item, path, "an override needs a match on project or environment")
+		case o.project == nil && o.environment == nil:
+			if !slices.ContainsFunc(ps.probs, func(p Problem) bool { return strings.HasPrefix(p.Path, path+".match") }) {
+				ps.errorf(matchNode, path+".match", "an override must match a project or an environment")
+			}
+		case o.project != nil && o.environment != nil:
+			tiers[0] = append(tiers[0], o)
+		case o.project != nil:
+			tiers[1] = append(tiers[1], o)
+		default:
+			tiers[2] = append(tiers[2], o)
+		}
+	})
+	return slices.Concat(tiers[:]...)
+}
+
+// rules parses a list of rules, refusing those that an earlier rule
+// matching every event makes unreachable.
+func (ps *parser) rules(n *yaml.Node, path string) []rule {
+	var rules []rule
+	var catchAll *yaml.Node // the first rule that matches every event
+	var catchAllName string
+	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
+		r, all, ok := ps.rule(item, path)
+		if catchAll != nil {
+			what := "the rule at line " + strconv.Itoa(catchAll.Line)
+			if catchAllName != "" {
+				what = fmt.Sprintf("rule %q (line %d)", catchAllName, catchAll.Line)
+			}
+			ps.errorf(item, path, "unreachable: %s before it matches every event", what)
+			return
+		}
+		if all {
+			catchAll, catchAllName = item, r.name
+		}
+		if ok {
+			rules = append(rules, r)
+		}
+	})
+	return rules
+}
+
+// rule parses one rule; all reports whether it matches every event.
+func (ps *parser) rule(n *yaml.Node, path string) (r rule, all, ok bool) {
+	all = true
+	var levelNode, pathsNode *yaml.Node
+	var ptrs []pointerAt
+	start := len(ps.probs)
+	known := []string{"name", "match", "level", "redact", "personal"}
+	if !ps.mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
+		switch key {
+		case "name":
+			ps.ruleName(v, path, &r)
+		case "match":
+			all = ps.match(v, path, &r.m)
+		case "level":
+			levelNode = k
+			if l, ok := ps.oneOf(v, path, string(LevelNone), string(LevelMetadata), string(LevelFull)); ok {
+				r.d.Level = Level(l)
+			}
+		case "redact":
+			pathsNode = k
+			r.d.Redact = ps.pointers(v, path, true, &ptrs)
+		case "personal":
+			pathsNode = k
+			r.d.Personal = ps.pointers(v, path, false, &ptrs)
+		}
+	}) {
+		return r, false, false
+	}
+	if r.name == "" && !slices.ContainsFunc(ps.probs[start:], func(p Problem) bool { return p.Path == path+".name" }) {
+		ps.errorf(n, path, "a rule needs a name")
+	}
+	if levelNode == nil {
+		ps.errorf(n, path, "a rule needs a level: %s", quoteList([]string{string(LevelNone), string(LevelMetadata), string(LevelFull)}))
+	}
+	if pathsNode != nil && r.d.Level != "" && r.d.Level != LevelFull {
+		ps.errorf(pathsNode, path+"."+pathsNode.Value, "has no effect at level %q, which does not store data", r.d.Level)
+	}
+	ps.overlaps(ptrs)
+	r.d.Rule = r.name
+	return r, all, len(ps.probs) == start
+}
+
+func (ps *parser) ruleName(n *yaml.Node, path string, r *rule) {
+	name, ok := ps.str(n, path)
+	if !ok {
+		return
+	}
+	if !validName(name) {
+		ps.errorf(n, path, "rule name %q must be 1 to %d characters of a-z, 0-9, \"_\" and \"-\", starting with a letter or digit", name, maxNameLen)
+		return
+	}
+	if line, dup := ps.names[name]; dup {
+		ps.errorf(n, path, "rule name %q is already used at line %d", name, line)
+		return
+	}
+	ps.names[name] = n.Line
+	r.name = name
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > maxNameLen || s[0] == '_' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// match parses a rule's criteria; it reports whether there are none, so
+// that the rule matches every event.
+func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
+	empty := true
+	known := []string{"category", "type", "actor", "resource", "outcome", "source", "project", "environment", "condition"}
+	ok := ps.mapping(n, path, known, func(key string, _, v *yaml.Node, path string) {
+		empty = false
+		switch key {
+		case "category":
+			m.category, _ = ps.stringList(v, path, checkCategory)
+		case "type":
+			var pats []string
+			pats, _ = ps.stringList(v, path, checkGlob)
+			for _, p := range pats {
+				m.types = append(m.types, newGlob(p))
+			}
+		case "actor":
+			ps.mapping(v, path, []string{"id", "type"}, func(key string, _, v *yaml.Node, path string) {
+				if key == "id" {
+					m.actorID, _ = ps.stringList(v, path, nil)
+				} else {
+					m.actorType, _ = ps.stringList(v, path, nil)
+				}
+			})
+		case "resource":
+			ps.mapping(v, path, []string{"type"}, func(_ string, _, v *yaml.Node, path string) {
+				m.resourceType, _ = ps.stringList(v, path, nil)
+			})
+		case "outcome":
+			m.outcome, _ = ps.stringList(v, path, checkOutcome)
+		case "source":
+			m.source, _ = ps.stringList(v, path, nil)
+		case "project":
+			m.project, _ = ps.stringList(v, path, nil)
+		case "environment":
+			m.environment, _ = ps.stringList(v, path, nil)
+		case "condition":
+			src, ok := ps.str(v, path)
+			if !ok {
+				return
+			}
+			if strings.TrimSpace(src) == "" {
+				ps.errorf(v, path, "an empty condition; leave it out to match without one")
+				return
+			}
+			prg, msgs := compileCondition(src)
+			for _, msg := range msgs {
+				ps.errorf(v, path, "%s", msg)
+			}
+			m.cond = prg
+		}
+	})
+	return ok && empty
+}
+
+func checkCategory(s string) string {
+	if !validSegment(s) {
+		return fmt.Sprintf("category %q can never match: a category is one segment of a-z, 0-9, \"_\" and \"-\"", s)
+	}
+	return ""
+}
+
+func validSegment(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkOutcome(s string) string {
+	switch s {
+	case "success", "failure", "unknown":
+		return ""
+	}
+	return fmt.Sprintf("outcome %q is not one of \"success\", \"failure\" or \"unknown\"", s)
+}
+
+// pointerAt is a JSON Pointer of a rule and where it was written.
+type pointerAt struct {
+	ptr  string
+	node *yaml.Node
+	path string
+}
+
+// pointers parses a list of JSON Pointers to redact (redact) or to
+// treat as personal, adding them to all.
+func (ps *parser) pointers(n *yaml.Node, path string, redact bool, all *[]pointerAt) []string {
+	var l []string
+	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
+		s, ok := ps.str(item, path)
+		if !ok {
+			return
+		}
+		if _, err := splitPointer(s, redact); err != nil {
+			ps.errorf(item, path, "%v", err)
+			return
+		}
+		l = append(l, s)
+		*all = append(*all, pointerAt{s, item, path})
+	})
+	return l
+}
+
+// overlaps refuses pointers of one rule that repeat or contain one
+// another: a value is either redacted or personal, once.
+func (ps *parser) overlaps(all []pointerAt) {
+	for i, p := range all {
+		for _, q := range all[:i] {
+			switch {
+			case p.ptr == q.ptr:
+				ps.errorf(p.node, p.path, "%q is already listed at line %d", p.ptr, q.node.Line)
+			case strings.HasPrefix(p.ptr, q.ptr+"/"), strings.HasPrefix(q.ptr, p.ptr+"/"):
+				ps.errorf(p.node, p.path, "%q overlaps %q (line %d): a value is redacted or personal, once", p.ptr, q.ptr, q.node.Line)
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
