@@ -108,6 +108,8 @@ type apiResult struct {
 	Index     uint64 `json:"index"`
 	LeafHash  string `json:"leaf_hash"`
 	Duplicate bool   `json:"duplicate"`
+	Captured  *bool  `json:"captured"`
+	Rule      string `json:"rule"`
 }
 
 type ingestAnswer struct {

@@ -54,15 +54,16 @@ func (st *State) Capture(ev *event.Event, source string, rand io.Reader) Result 
 	if ev.Category() == event.ReservedCategory {
 		return full
 	}
-	set := st.Settings()
 	sc, known, errs := st.Schemas.Check(ev)
 	switch {
 	case len(errs) > 0:
-		return Result{Invalid: errs, Action: set.InvalidAction(source)}
-	case !known && set.UnregisteredTypes == "reject":
-		return Result{Invalid: []event.FieldError{{
-			Path: "/type", Message: fmt.Sprintf("no schema is registered for %q and this log refuses unregistered types", ev.Type),
-		}}, Action: set.InvalidAction(source)}
+		return Result{Invalid: errs, Action: st.Settings().InvalidAction(source)}
+	case !known && st.Policy != nil:
+		if set := st.Settings(); set.UnregisteredTypes == "reject" {
+			return Result{Invalid: []event.FieldError{{
+				Path: "/type", Message: fmt.Sprintf("no schema is registered for %q and this log refuses unregistered types", ev.Type),
+			}}, Action: set.InvalidAction(source)}
+		}
 	}
 	schemaRef := ""
 	if sc != nil {

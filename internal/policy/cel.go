@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -85,19 +86,45 @@ func compileCondition(src string) (cel.Program, []string) {
 		}
 		return nil, []string{fmt.Sprintf("must be a bool expression, not %s%s", t, hint)}
 	}
-	prg, err := env.Program(ast,
-		cel.EvalOptions(cel.OptOptimize),
-		cel.CostLimit(MaxConditionCost),
-	)
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if !cheap(env, ast) {
+		opts = append(opts, cel.CostLimit(MaxConditionCost))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, []string{err.Error()}
 	}
 	return prg, nil
 }
 
+// maxValueSize bounds the size of any string, list or map in an event,
+// as CEL's size() counts it: a client's event is at most 64 KiB of JSON.
+var maxValueSize = uint64(event.DefaultLimits().MaxBytes)
+
+// cheap reports whether a condition can be proven, before it runs, to
+// cost at most MaxConditionCost on any event. Such a condition runs
+// without tracking its cost, which would otherwise take more time than
+// evaluating it; every other one is stopped at run time when it exceeds
+// the limit.
+func cheap(env *cel.Env, ast *cel.Ast) bool {
+	est, err := env.EstimateCost(ast, sizeEstimator{})
+	return err == nil && est.Max <= MaxConditionCost
+}
+
+// sizeEstimator bounds the sizes of the values in an event.
+type sizeEstimator struct{}
+
+func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: maxValueSize}
+}
+
+func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
 // evalCondition evaluates a compiled condition against ev.
 func evalCondition(prg cel.Program, ev *event.Event) (bool, error) {
-	out, _, err := prg.Eval(&activation{ev: ev})
+	out, _, err := prg.Eval(&activation{ev: object{v: ev, t: eventType}})
 	if err != nil {
 		return false, err
 	}
@@ -112,12 +139,12 @@ func evalCondition(prg cel.Program, ev *event.Event) (bool, error) {
 // to build: fields are read from the event only when the expression
 // selects them.
 type activation struct {
-	ev *event.Event
+	ev object // of the event
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	if name == "event" {
-		return &object{v: a.ev, t: eventType}, true
+		return &a.ev, true
 	}
 	return nil, false
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/cel-go/cel"
+
 	"github.com/a24ba333/indelible/event"
 )
 
@@ -354,6 +356,58 @@ func TestNumber(t *testing.T) {
 		v := number(tt.in)
 		if got := fmt.Sprintf("%s %v", v.Type().TypeName(), v.Value()); got != tt.want {
 			t.Errorf("number(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestConditionCost checks which conditions run without tracking their
+// cost, and that those stay within MaxConditionCost on the largest
+// values an event can hold.
+func TestConditionCost(t *testing.T) {
+	big := strings.Repeat("a", int(maxValueSize)-2)
+	list := make([]any, maxValueSize/2)
+	for i := range list {
+		list[i] = json.Number("1")
+	}
+	ev := newEvent("x.y", func(e *event.Event) {
+		e.Actor.ID, e.Message = big, big
+		e.Data = map[string]any{"s": big, "l": list, "amount": json.Number("5")}
+	})
+	tests := []struct {
+		cond  string
+		cheap bool
+	}{
+		{"event.data.amount > 1000", true},
+		{`event.actor.id.endsWith("@partner.example") || event.message.contains("secret")`, true},
+		{`event.data.s.startsWith("a") && size(event.data.s) > 3`, true},
+		{`event.message.matches("^a+b$")`, true},
+		{"event.data.l.exists(x, x == 2)", false},
+		{"event.data.l.all(x, event.data.l.all(y, x == y))", false},
+	}
+	env, err := celEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		ast, iss := env.Compile(tt.cond)
+		if iss.Err() != nil {
+			t.Fatalf("Compile(%q) = %v", tt.cond, iss.Err())
+		}
+		if got := cheap(env, ast); got != tt.cheap {
+			t.Errorf("cheap(%q) = %v, want %v", tt.cond, got, tt.cheap)
+		}
+		if !tt.cheap {
+			continue
+		}
+		prg, err := env.Program(ast, cel.CostLimit(MaxConditionCost))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, det, err := prg.Eval(&activation{ev: object{v: ev, t: eventType}})
+		if err != nil {
+			t.Errorf("Eval(%q) on the largest values = %v", tt.cond, err)
+		} else if c := det.ActualCost(); c == nil || *c > MaxConditionCost {
+			t.Errorf("Eval(%q) cost %v, want at most %d", tt.cond, c, MaxConditionCost)
 		}
 	}
 }
