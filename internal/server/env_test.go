@@ -44,9 +44,9 @@ type testEnv struct {
 	ts       *httptest.Server
 	tokens   map[string]string // by credential name, see newEnv
 	capture  *capture.Manager
-	ix       *sqlite.IndexDB   // the query index, with envOptions.query
-	indexer  *index.Indexer    // the indexer filling ix, with envOptions.query
-	hub      *Hub              // with envOptions.query unless noHub
+	ix       *sqlite.IndexDB // the query index, with envOptions.query
+	indexer  *index.Indexer  // the indexer filling ix, with envOptions.query
+	hub      *Hub            // with envOptions.query unless noHub
 }
 
 type envOptions struct {
