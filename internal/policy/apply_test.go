@@ -120,7 +120,9 @@ func TestApplyRedact(t *testing.T) {
 	}{
 		{
 			"top-level key", []string{"/data/card_number"}, []string{"/data/card_number"},
-			func(e *event.Event) bool { return e.Data["card_number"] == RedactedMarker && e.Data["email"] == "ann@example.com" },
+			func(e *event.Event) bool {
+				return e.Data["card_number"] == RedactedMarker && e.Data["email"] == "ann@example.com"
+			},
 		},
 		{
 			"absent paths are not listed", []string{"/data/cvv", "/data/customer/age", "/data/customer/phones/2", "/data/amount/x", "/data/customer/phones/01"}, nil,

@@ -24,7 +24,10 @@ import (
 // CEL cost units (about one per value visited or compared). An evaluation
 // that exceeds it stops with an error, so that a pathological expression
 // over a large event cannot stall ingestion: the event is then captured
-// in full, as for any other evaluation error.
+// in full, as for any other evaluation error. A condition whose cost,
+// as CEL estimates it when the policy is parsed, stays within the bound
+// for any event a client can send runs without counting its cost, which
+// would take longer than evaluating it.
 const MaxConditionCost = 100_000
 
 // maxConditionLen is the longest accepted condition, in characters.
@@ -99,13 +102,15 @@ func compileCondition(src string) (cel.Program, []string) {
 
 // maxValueSize bounds the size of any string, list or map in an event,
 // as CEL's size() counts it: a client's event is at most 64 KiB of JSON.
+// (An adapter may build a larger event; the cost of a condition proven
+// cheap then grows with the event, not beyond what the event's size
+// implies.)
 var maxValueSize = uint64(event.DefaultLimits().MaxBytes)
 
-// cheap reports whether a condition can be proven, before it runs, to
-// cost at most MaxConditionCost on any event. Such a condition runs
-// without tracking its cost, which would otherwise take more time than
-// evaluating it; every other one is stopped at run time when it exceeds
-// the limit.
+// cheap reports whether a condition is proven, before it runs, to cost
+// at most MaxConditionCost on any event. Such a condition runs without
+// tracking its cost, which would take more time than evaluating it;
+// every other one is stopped at run time when it exceeds the limit.
 func cheap(env *cel.Env, ast *cel.Ast) bool {
 	est, err := env.EstimateCost(ast, sizeEstimator{})
 	return err == nil && est.Max <= MaxConditionCost

@@ -124,3 +124,38 @@ type Index interface {
 	// Close releases the index's resources.
 	Close() error
 }
+
+// StatsQuery counts the rows that match a query per time bucket and per
+// value of one field.
+type StatsQuery struct {
+	// IndexQuery selects the rows; its Before and Limit are ignored.
+	IndexQuery
+	// By is the field counted per value: "" (no field), "type", "actor",
+	// "resource_type", "resource_id", "outcome", "project", "environment"
+	// or "source".
+	By string
+	// Interval is the width of a time bucket; zero means one bucket for
+	// the whole range. Buckets start at multiples of Interval since the
+	// Unix epoch (so hours and days start on the hour and at midnight UTC).
+	Interval time.Duration
+}
+
+// StatsRow is the count of one value of StatsQuery.By in one bucket.
+type StatsRow struct {
+	// Bucket is the start of the bucket (the zero time without Interval).
+	Bucket time.Time
+	// Value is the field's value ("" without By, and for rows without one).
+	Value string
+	Count uint64
+}
+
+// StatsFields are the valid values of StatsQuery.By.
+var StatsFields = []string{"type", "actor", "resource_type", "resource_id", "outcome", "project", "environment", "source"}
+
+// Stats is implemented by indexes that can count.
+type Stats interface {
+	// IndexStats counts the rows of q.Log below the watermark that match
+	// q, per bucket and value, in one snapshot, and returns the rows
+	// sorted by bucket then value, and the watermark.
+	IndexStats(ctx context.Context, q StatsQuery) ([]StatsRow, uint64, error)
+}

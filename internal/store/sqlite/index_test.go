@@ -437,3 +437,9 @@ func TestIndexEpochs(t *testing.T) {
 		storetest.CheckQuery(t, ix, q, rows)
 	}
 }
+
+func TestIndexStats(t *testing.T) {
+	storetest.RunStats(t, func(t *testing.T) store.Index {
+		return openIndex(t, filepath.Join(t.TempDir(), "index.db"))
+	})
+}
