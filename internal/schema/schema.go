@@ -19,7 +19,11 @@
 // only into the schema itself ("#/$defs/money", "#anchor"); nothing is
 // ever loaded from the network or the file system, and a reference that
 // does not resolve, even in an unused "$defs" entry, is refused when the
-// schema is compiled rather than when an event first needs it.
+// schema is compiled rather than when an event first needs it. So are
+// references that lead back to where they started without descending into
+// the value, like {"$ref": "#"}, against which nothing could be validated;
+// recursion through the data ({"properties": {"next": {"$ref": "#"}}}) is
+// fine.
 //
 // Patterns ("pattern", "patternProperties") use Go's RE2 syntax
 // (package regexp), which runs in linear time; ECMA-262 features such as
@@ -42,6 +46,10 @@
 // "<type>@<version>" (like "payment.captured@2"), is what an entry's
 // capture.schema records.
 //
+// Since the log is replayed from its entries, a schema that Compile once
+// accepted must stay accepted, with the same Hash: a stricter rule belongs
+// where schemas are registered, not here.
+//
 // # Errors
 //
 // A refused schema is a *CompileError that names the line and column of
@@ -54,7 +62,9 @@
 //
 // Validation reports one event.FieldError per failed constraint, sorted
 // by path. Path is "/data" followed by the JSON Pointer of the failing
-// value; Message is `keyword "<keyword>": ` followed by what is wrong:
+// value; Message is `keyword "<keyword>": ` followed by what is wrong
+// (the few failures that belong to no keyword, like that of a root schema
+// false, name none):
 //
 //	/data/amount: keyword "maximum": 1200 is greater than 1000
 //	/data: keyword "required": missing property "currency"
@@ -66,15 +76,22 @@ package schema
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
-// MaxSourceSize is the largest accepted schema source, in bytes.
-const MaxSourceSize = 256 << 10
+// MaxSourceSize is the largest accepted schema source, in bytes, the
+// same as the largest event. A schema is recorded in the log, in the
+// entry that registers it, so in practice it must also fit there (with
+// JSON escaping, within event.MaxEntrySize); whoever writes that entry
+// checks it.
+const MaxSourceSize = 64 << 10
 
 // maxSourceDepth is the deepest accepted nesting of a schema source. A
 // schema nests about twice as deep as the data it describes, and event
@@ -184,15 +201,49 @@ func compileDoc(doc any) (*jsonschema.Schema, *CompileError) {
 	if err != nil {
 		return nil, libraryError(doc, err)
 	}
-	// Compile the "$defs" entries too: the compiler only reaches those
-	// that are referenced, and a dangling or remote reference in an unused
-	// one would otherwise surface only once someone refers to it.
-	for _, ptr := range defsPointers(doc) {
-		if _, err := c.Compile(baseURL + "#" + urlFragment(ptr)); err != nil {
+	// Compile every subschema on its own too: the compiler reaches only
+	// the "$defs" entries that are referenced, and a dangling or remote
+	// reference in an unused one would otherwise surface only once someone
+	// refers to it. Then look for reference cycles from each.
+	if err := checkCycles(sch); err != nil {
+		return nil, err
+	}
+	for _, ptr := range subschemaPointers(doc) {
+		sub, err := c.Compile(baseURL + "#" + urlFragment(ptr))
+		if err != nil {
 			return nil, libraryError(doc, err)
+		}
+		if err := checkCycles(sub); err != nil {
+			return nil, err
 		}
 	}
 	return sch, nil
+}
+
+// checkCycles refuses a schema whose references go round in a circle
+// without descending into the value, like {"$ref": "#"}: it compiles, but
+// no value can ever be validated against it. Probing each subschema with
+// a value of each JSON type finds such a cycle unless it is reached only
+// under finer conditions, where validation still reports it.
+func checkCycles(sch *jsonschema.Schema) *CompileError {
+	for _, probe := range []any{map[string]any{}, []any{}, "", json.Number("0"), true, nil} {
+		ve, ok := sch.Validate(probe).(*jsonschema.ValidationError)
+		if !ok {
+			continue
+		}
+		for _, l := range failures(ve, false, nil) {
+			if k, ok := l.ErrorKind.(*kind.RefCycle); ok {
+				_, frag, _ := strings.Cut(k.URL, "#")
+				ce := &CompileError{Pointer: pointer(fragmentTokens(frag)), Err: ve}
+				ce.Msg = "the schema's references lead back to it without validating anything"
+				if ce.Pointer != "" {
+					ce.Msg = "the subschema's references lead back to it without validating anything"
+				}
+				return ce
+			}
+		}
+	}
+	return nil
 }
 
 // refuseLoader is the compiler's loader for documents other than the

@@ -35,6 +35,8 @@ var compileTests = []struct {
 	{"definitions", `{"definitions": {"money": {"type": "integer"}}, "properties": {"a": {"$ref": "#/definitions/money"}}}`},
 	{"dynamic", `{"$dynamicAnchor": "node", "properties": {"next": {"$dynamicRef": "#node"}}}`},
 	{"numbers", `{"properties": {"n": {"maximum": 1.0e3, "minimum": -0, "multipleOf": 0.01}}}`},
+	{"embedded resource", `{"properties": {"a": {"$id": "https://example.com/a", "properties": {"b": {"$ref": "#/$defs/c"}}, "$defs": {"c": {"type": "string"}}}}}`},
+	{"recursion through data", `{"$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}}}}, "$ref": "#/$defs/node"}`},
 	{"everything", benchSchema},
 }
 
@@ -119,6 +121,11 @@ var compileErrorTests = []struct {
 	{name: "relative ref", src: `{"properties": {"a": {"$ref": "money.json#/x"}}}`, ptr: "/properties/a/$ref", kw: "$ref", msg: `"money.json#/x" is outside this schema`},
 	{name: "file ref", src: `{"$ref": "file:///etc/passwd"}`, ptr: "/$ref", kw: "$ref", msg: "is outside this schema"},
 	{name: "ref via id", src: `{"$id": "https://example.com/a.json", "$ref": "b.json"}`, ptr: "/$ref", kw: "$ref", msg: `"b.json" is outside this schema`},
+	{name: "ref cycle", src: `{"$ref": "#"}`, msg: "the schema's references lead back to it"},
+	{name: "ref cycle through allOf", src: `{"allOf": [{"$ref": "#"}]}`, msg: "the schema's references lead back to it"},
+	{name: "ref cycle in defs", src: `{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}`, ptr: "/$defs/a", msg: "the subschema's references lead back to it"},
+	{name: "ref cycle in a property", src: `{"properties": {"a": {"$ref": "#/properties/a"}}}`, ptr: "/properties/a", msg: "the subschema's references lead back to it"},
+	{name: "ref cycle under if", src: `{"if": {"type": "string"}, "then": {"$ref": "#"}}`, msg: "the schema's references lead back to it"},
 	{name: "other draft", src: `{"$schema": "http://json-schema.org/draft-07/schema#"}`, ptr: "/$schema", kw: "$schema", msg: "is not supported"},
 	{name: "custom meta-schema", src: `{"properties": {"a": {"$id": "https://example.com/a", "$schema": "https://example.com/meta"}}}`, ptr: "/properties/a/$schema", kw: "$schema", msg: "is not supported"},
 	{name: "schema not a string", src: `{"$schema": 1}`, ptr: "/$schema", kw: "$schema", msg: "1 is not supported"},
@@ -130,7 +137,7 @@ var compileErrorTests = []struct {
 	{name: "reserved type", typ: "indelible.schema.registered", src: `{}`, msg: "reserved"},
 	{name: "version 0", version: -1, src: `{}`, msg: "version 0 is not valid"},
 	{name: "negative version", version: -2, src: `{}`, msg: "version -2 is not valid"},
-	{name: "too large", src: `{"description": "` + strings.Repeat("x", MaxSourceSize) + `"}`, msg: "more than the 262144 allowed"},
+	{name: "too large", src: `{"description": "` + strings.Repeat("x", MaxSourceSize) + `"}`, msg: "more than the 65536 allowed"},
 }
 
 func TestCompileErrors(t *testing.T) {

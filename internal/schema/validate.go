@@ -297,13 +297,16 @@ func describe(k jsonschema.ErrorKind) string {
 		return fmt.Sprintf("the last %d items are not allowed", k.Count)
 	case *kind.InvalidJsonValue:
 		return fmt.Sprintf("has a value of unsupported type %T", k.Value)
+	case *kind.RefCycle:
+		_, frag, _ := strings.Cut(k.URL, "#")
+		return fmt.Sprintf("the references of the schema at %s lead back to it without validating anything", quoted("#"+frag))
 	case nil:
 		return "is not valid"
 	}
 	// The validator's own wording, for the rare rest.
 	out := (&jsonschema.ValidationError{ErrorKind: k}).BasicOutput()
 	if out.Error != nil {
-		return out.Error.String()
+		return strings.ReplaceAll(out.Error.String(), baseURL, "")
 	}
 	return "is not valid"
 }

@@ -78,19 +78,13 @@ func keywordAt(ptr []string) string {
 	return kw
 }
 
-// defsPointers returns the locations of the "$defs" entries in doc, and
-// of the "definitions" entries that draft 2020-12 still accepts.
-func defsPointers(doc any) [][]string {
+// subschemaPointers returns the locations of the subschemas in doc that
+// are objects, the root excepted.
+func subschemaPointers(doc any) [][]string {
 	var ptrs [][]string
 	walkSchemas(doc, nil, func(ptr []string, obj map[string]any) {
-		for _, kw := range []string{"$defs", "definitions"} {
-			defs, ok := obj[kw].(map[string]any)
-			if !ok {
-				continue
-			}
-			for _, name := range sortedKeys(defs) {
-				ptrs = append(ptrs, append(slices.Clone(ptr), kw, name))
-			}
+		if len(ptr) > 0 {
+			ptrs = append(ptrs, slices.Clone(ptr))
 		}
 	})
 	return ptrs
