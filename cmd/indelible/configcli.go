@@ -33,6 +33,9 @@ type target struct {
 	keyFile string
 	log     string
 	json    bool
+
+	// handler answers the API in process for --data-dir (see serveLocal).
+	handler http.Handler
 }
 
 func (t *target) define(fs *flag.FlagSet) {
@@ -100,7 +103,11 @@ func (t *target) call(ctx context.Context, method, path string, query url.Values
 		}
 		query.Set("log", t.log)
 	}
-	u := strings.TrimRight(t.server, "/") + path
+	base := strings.TrimRight(t.server, "/")
+	if t.handler != nil {
+		base = "http://local"
+	}
+	u := base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
@@ -109,12 +116,12 @@ func (t *target) call(ctx context.Context, method, path string, query url.Values
 		return usageErrorf("--server: %v", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+t.key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := t.do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,10 @@ func commands() []*command {
 		policyShowCommand(),
 		policyApproveCommand(),
 		policyHistoryCommand(),
+		queryCommand(),
+		statsCommand(),
+		tailCommand(),
+		findingsListCommand(),
 		benchCommand(),
 		versionCommand(),
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
+	"github.com/a24ba333/indelible/internal/findings"
 	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/server"
@@ -136,11 +139,17 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	}
 	// The query indexer and live streams follow the commits; OnCommit
 	// only signals them.
-	var indexer *index.Indexer
+	var (
+		indexer *index.Indexer
+		runner  *findings.Runner
+	)
 	hub := server.NewHub()
 	onCommit := func(log string, start uint64, bodies [][]byte) {
 		if indexer != nil {
 			indexer.Offer(log, start, bodies)
+		}
+		if runner != nil {
+			runner.Notify()
 		}
 		hub.Notify(log, start+uint64(len(bodies)))
 	}
@@ -161,6 +170,29 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if err := in.withIndex(ix, logger); err != nil {
 		return err
 	}
+	// The detectors follow the committed entries and record findings.
+	runner, err = findings.NewRunner(findings.RunnerConfig{
+		Entries: in.db,
+		States:  fileStates{filepath.Join(o.dataDir, analysisDir)},
+		Record: func(ctx context.Context, log string, evs []*event.Event) error {
+			_, err := in.recordAll(ctx, log, evs)
+			return err
+		},
+		Config: func(ctx context.Context, log string) (*analyze.Config, string, error) {
+			st, err := in.capture.State(ctx, log)
+			if err != nil {
+				return nil, "", err
+			}
+			if st.Analysis == nil {
+				return analyze.DefaultConfig(), "", nil
+			}
+			return st.Analysis, st.AnalysisHash(), nil
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
 	indexDone := make(chan error, 1)
 	go func() { indexDone <- indexer.Run(indexCtx) }()
@@ -171,6 +203,15 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		}
 	})
 	defer stopIndex()
+	analysisDone := make(chan error, 1)
+	go func() { analysisDone <- runner.Run(indexCtx) }()
+	stopAnalysis := sync.OnceFunc(func() {
+		stopIndexer()
+		if err := <-analysisDone; err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("analysis stopped", "err", err)
+		}
+	})
+	defer stopAnalysis()
 
 	token, _, err := in.keys.Bootstrap(ctx)
 	if err != nil {
@@ -185,7 +226,8 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		lagCollector{runner})
 	srv, err := server.New(server.Config{
 		Ledger:       in.ledger,
 		Entries:      in.db,
@@ -260,6 +302,7 @@ Send a first event (to the log "demo") with the bootstrap admin key:
 		logger.Warn("requests still in flight at the shutdown timeout", "err", err)
 	}
 	stopIndex()
+	stopAnalysis()
 	if err := in.Close(); err != nil && !errors.Is(err, ledger.ErrClosed) {
 		return err
 	}
@@ -279,4 +322,18 @@ func startDebug(addr string, logger *slog.Logger) {
 			logger.Warn("profile server stopped", "err", err)
 		}
 	}()
+}
+
+// lagCollector reports how far the analysis is behind each log.
+type lagCollector struct{ r *findings.Runner }
+
+var analysisLag = prometheus.NewDesc("indelible_analysis_lag_entries",
+	"Committed entries of a log that the detectors have not analysed yet.", []string{"log"}, nil)
+
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- analysisLag }
+
+func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
+	for log, lag := range c.r.Lags() {
+		ch <- prometheus.MustNewConstMetric(analysisLag, prometheus.GaugeValue, float64(lag), log)
+	}
 }

@@ -33,15 +33,15 @@ var allowed = map[string][]string{
 	"internal/policy":          {"event"},
 	"internal/query":           {"event", "internal/store"},
 	"internal/analyze":         {"event"},
-	"internal/findings":        {"internal/analyze", "internal/store"},
+	"internal/findings":        {"event", "internal/analyze", "internal/store"},
 	"internal/respond":         {"internal/findings"},
 	"internal/ingest":          {"event"},
 	"internal/config":          {},
 	"internal/apikey":          {"event", "internal/store"},
-	"internal/capture":         {"event", "internal/schema", "internal/policy", "internal/store"},
+	"internal/capture":         {"event", "internal/analyze", "internal/schema", "internal/policy", "internal/store"},
 	"internal/index":           {"event", "verify", "internal/store"},
-	"internal/server": {"event", "verify", "internal/apikey", "internal/capture", "internal/ingest", "internal/ledger",
-		"internal/policy", "internal/schema", "internal/seal", "internal/store"},
+	"internal/server": {"event", "verify", "internal/apikey", "internal/analyze", "internal/capture", "internal/findings", "internal/ingest", "internal/ledger",
+		"internal/policy", "internal/query", "internal/schema", "internal/seal", "internal/store"},
 }
 
 // forbiddenStd are third-party or standard imports some packages must

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
 	"github.com/a24ba333/indelible/internal/policy"
 	"github.com/a24ba333/indelible/internal/schema"
 	"github.com/a24ba333/indelible/internal/store"
@@ -67,7 +68,10 @@ func sourceHash(b []byte) string {
 
 // refuse records the refusal of a configuration and returns it.
 func (m *Manager) refuse(ctx context.Context, log string, ls *logState, by Actor, kind, eventType string, src []byte, cause error) error {
-	typ, res := TypePolicyRejected, event.Resource{Type: "policy", ID: sourceHash(src)}
+	typ, res := docs[KindPolicy].rejected, event.Resource{Type: kind, ID: sourceHash(src)}
+	if d, ok := docs[kind]; ok {
+		typ = d.rejected
+	}
 	data := map[string]any{"hash": sourceHash(src), "errors": []string{cause.Error()}}
 	if kind == KindSchema {
 		typ, res = TypeSchemaRejected, event.Resource{Type: "schema", ID: eventType}
@@ -143,6 +147,39 @@ func (m *Manager) PutSchema(ctx context.Context, by Actor, log, eventType string
 // parse or type-check is refused (*RefusedError) and the refusal
 // recorded; the policy in force stays.
 func (m *Manager) ApplyPolicy(ctx context.Context, by Actor, log string, src []byte) (Outcome, error) {
+	return m.applyDoc(ctx, by, log, KindPolicy, src)
+}
+
+// ApplyRules makes src (YAML, analyze.ParseConfig) the analysis
+// configuration of log (detectors and user rules), as ApplyPolicy does
+// for policies.
+func (m *Manager) ApplyRules(ctx context.Context, by Actor, log string, src []byte) (Outcome, error) {
+	return m.applyDoc(ctx, by, log, KindRules, src)
+}
+
+// doc describes one kind of whole-document configuration.
+type doc struct {
+	activated, proposed, approved, rejected string
+	parse                                   func([]byte) error
+	current                                 func(*State) []byte
+}
+
+var docs = map[string]doc{
+	KindPolicy: {TypePolicyActivated, TypePolicyProposed, TypePolicyApproved, TypePolicyRejected,
+		func(b []byte) error { _, err := policy.Parse(b); return err },
+		func(st *State) []byte {
+			if st.Policy == nil {
+				return nil
+			}
+			return st.Policy.Source()
+		}},
+	KindRules: {TypeRulesActivated, TypeRulesProposed, TypeRulesApproved, TypeRulesRejected,
+		func(b []byte) error { _, err := analyze.ParseConfig(b); return err },
+		func(st *State) []byte { return st.AnalysisSource }},
+}
+
+func (m *Manager) applyDoc(ctx context.Context, by Actor, log, kind string, src []byte) (Outcome, error) {
+	dk := docs[kind]
 	ls := m.log(log)
 	ls.change.Lock()
 	defer ls.change.Unlock()
@@ -151,28 +188,27 @@ func (m *Manager) ApplyPolicy(ctx context.Context, by Actor, log string, src []b
 		return Outcome{}, err
 	}
 	if len(src) > MaxSourceBytes {
-		return Outcome{}, m.refuse(ctx, log, ls, by, KindPolicy, "", src, tooLarge("policy", len(src)))
+		return Outcome{}, m.refuse(ctx, log, ls, by, kind, "", src, tooLarge(kind, len(src)))
 	}
-	p, err := policy.Parse(src)
-	if err != nil {
-		return Outcome{}, m.refuse(ctx, log, ls, by, KindPolicy, "", src, err)
+	if err := dk.parse(src); err != nil {
+		return Outcome{}, m.refuse(ctx, log, ls, by, kind, "", src, err)
 	}
-	o := Outcome{Hash: p.Hash(), PreviousHash: st.PolicyHash()}
+	old := dk.current(st)
+	o := Outcome{Hash: sourceHash(src)}
+	if old != nil {
+		o.PreviousHash = sourceHash(old)
+	}
 	if o.Hash == o.PreviousHash {
 		o.Status = "unchanged"
 		return o, nil
 	}
-	var old []byte
-	if st.Policy != nil {
-		old = st.Policy.Source()
-	}
 	o.Diff = policy.Diff(old, src)
 	data := map[string]any{"hash": o.Hash, "previous_hash": o.PreviousHash, "source": string(src), "diff": o.Diff}
-	res := event.Resource{Type: "policy", ID: o.Hash}
-	typ := TypePolicyActivated
+	res := event.Resource{Type: kind, ID: o.Hash}
+	typ := dk.activated
 	o.Status = "active"
 	if st.Settings().Approval == "two-person" {
-		typ, o.Status = TypePolicyProposed, "proposed"
+		typ, o.Status = dk.proposed, "proposed"
 		o.Proposal = newID()
 		data["proposal"] = o.Proposal
 	}
@@ -218,15 +254,18 @@ func (m *Manager) Approve(ctx context.Context, by Actor, log, id string) (Outcom
 			"source": p.Source, "diff": o.Diff, "proposal": id,
 		})
 	default:
-		o.PreviousHash = st.PolicyHash()
-		var old []byte
-		if st.Policy != nil {
-			old = st.Policy.Source()
+		dk, ok := docs[p.Kind]
+		if !ok {
+			return Outcome{}, fmt.Errorf("capture: proposal %s is of an unknown kind %q", id, p.Kind)
+		}
+		old := dk.current(st)
+		if old != nil {
+			o.PreviousHash = sourceHash(old)
 		}
 		o.Diff = policy.Diff(old, []byte(p.Source))
-		res := event.Resource{Type: "policy", ID: p.Hash}
-		approve = m.event(by, TypePolicyApproved, res, map[string]any{"proposal": id, "hash": p.Hash})
-		activate = m.event(by, TypePolicyActivated, res, map[string]any{
+		res := event.Resource{Type: p.Kind, ID: p.Hash}
+		approve = m.event(by, dk.approved, res, map[string]any{"proposal": id, "hash": p.Hash})
+		activate = m.event(by, dk.activated, res, map[string]any{
 			"hash": p.Hash, "previous_hash": o.PreviousHash, "source": p.Source, "diff": o.Diff, "proposal": id,
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
 	"github.com/a24ba333/indelible/internal/policy"
 	"github.com/a24ba333/indelible/internal/schema"
 )
@@ -22,10 +23,14 @@ const (
 	TypePolicyApproved   = "indelible.policy.approved"
 	TypePolicyRejected   = "indelible.policy.rejected"
 	TypePolicyFallback   = "indelible.policy.fallback"
+	TypeRulesActivated   = "indelible.rules.activated"
+	TypeRulesProposed    = "indelible.rules.proposed"
+	TypeRulesApproved    = "indelible.rules.approved"
+	TypeRulesRejected    = "indelible.rules.rejected"
 )
 
 // configPrefixes are the type prefixes of the entries State.Apply folds.
-var configPrefixes = []string{"indelible.schema.", "indelible.policy."}
+var configPrefixes = []string{"indelible.schema.", "indelible.policy.", "indelible.rules."}
 
 // IsConfigType reports whether entries of type t change the configuration
 // (or record an attempt to).
@@ -42,6 +47,7 @@ func IsConfigType(t string) bool {
 const (
 	KindSchema = "schema"
 	KindPolicy = "policy"
+	KindRules  = "rules" // the analysis configuration: detectors and user rules
 )
 
 // Change is one configuration entry as the history shows it.
@@ -86,6 +92,12 @@ type State struct {
 	Policy *policy.Policy
 	// PolicyIndex is the index of the entry that activated Policy.
 	PolicyIndex uint64
+	// Analysis is the analysis configuration in force (detectors and user
+	// rules), nil for the default; AnalysisSource is its document and
+	// AnalysisIndex the entry that activated it.
+	Analysis       *analyze.Config
+	AnalysisSource []byte
+	AnalysisIndex  uint64
 	// Policies are every policy that was in force, oldest first.
 	Policies []PolicyVersion
 	// Pending are the proposals not yet approved, by id.
@@ -112,6 +124,15 @@ func Empty(log string) *State {
 // the defaults).
 func (st *State) Settings() policy.Settings {
 	return st.Policy.Settings()
+}
+
+// AnalysisHash returns the hash of the analysis configuration in force,
+// "" for the default.
+func (st *State) AnalysisHash() string {
+	if st.AnalysisSource == nil {
+		return ""
+	}
+	return sourceHash(st.AnalysisSource)
 }
 
 // PolicyHash returns the hash of the active policy, "" for none.
@@ -173,11 +194,17 @@ func (st *State) Apply(index uint64, e *event.Entry) *State {
 		next.Policy, next.PolicyIndex = p, index
 		next.Policies = append(next.Policies[:len(next.Policies):len(next.Policies)], PolicyVersion{index, p})
 		next.Pending = without(next.Pending, c.Proposal)
-	case TypeSchemaProposed, TypePolicyProposed:
-		kind := KindPolicy
-		if e.Type == TypeSchemaProposed {
-			kind = KindSchema
+	case TypeRulesActivated:
+		src := []byte(str(d, "source"))
+		a, err := analyze.ParseConfig(src)
+		if err != nil {
+			problem = fmt.Sprintf("rules: %v", err)
+			break
 		}
+		next.Analysis, next.AnalysisSource, next.AnalysisIndex = a, src, index
+		next.Pending = without(next.Pending, c.Proposal)
+	case TypeSchemaProposed, TypePolicyProposed, TypeRulesProposed:
+		kind := map[string]string{TypeSchemaProposed: KindSchema, TypePolicyProposed: KindPolicy, TypeRulesProposed: KindRules}[e.Type]
 		next.Pending = maps.Clone(next.Pending)
 		if next.Pending == nil {
 			next.Pending = make(map[string]Proposal)

@@ -24,6 +24,8 @@ type Capturer interface {
 	PutSchema(ctx context.Context, by capture.Actor, log, eventType string, src []byte) (capture.Outcome, error)
 	// ApplyPolicy activates (or proposes) a capture policy.
 	ApplyPolicy(ctx context.Context, by capture.Actor, log string, src []byte) (capture.Outcome, error)
+	// ApplyRules activates (or proposes) an analysis configuration.
+	ApplyRules(ctx context.Context, by capture.Actor, log string, src []byte) (capture.Outcome, error)
 	// Approve approves a pending proposal as a second admin.
 	Approve(ctx context.Context, by capture.Actor, log, id string) (capture.Outcome, error)
 	// DryRun compares a candidate policy with the active one on the last

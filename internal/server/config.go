@@ -220,3 +220,50 @@ func outcomeStatus(o capture.Outcome) int {
 	}
 	return http.StatusOK
 }
+
+type rulesResponse struct {
+	Log     string             `json:"log"`
+	Active  *activeRules       `json:"active"` // null: the default detectors
+	Pending []capture.Proposal `json:"pending"`
+}
+
+type activeRules struct {
+	Hash   string `json:"hash"`
+	Index  uint64 `json:"index"`
+	Source string `json:"source"`
+}
+
+// getRules shows the analysis configuration in force (detectors and user
+// rules) and the pending proposals.
+func (s *Server) getRules(w http.ResponseWriter, r *http.Request) error {
+	log, _, err := s.configLog(r, apikey.Reader)
+	if err != nil {
+		return err
+	}
+	st, err := s.captureState(r.Context(), log)
+	if err != nil {
+		return err
+	}
+	res := rulesResponse{Log: log, Pending: pending(st, capture.KindRules)}
+	if st.AnalysisSource != nil {
+		res.Active = &activeRules{Hash: st.AnalysisHash(), Index: st.AnalysisIndex, Source: string(st.AnalysisSource)}
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// putRules activates the body (YAML) as the log's analysis configuration.
+func (s *Server) putRules(w http.ResponseWriter, r *http.Request) error {
+	log, by, err := s.configLog(r, apikey.Admin)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(r, maxConfigBody)
+	if err != nil {
+		return err
+	}
+	o, err := s.cfg.Capture.ApplyRules(r.Context(), by, log, body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, outcomeStatus(o), o)
+}

@@ -143,8 +143,15 @@ func classify(err error) (int, errorBody) {
 		forbid   *forbiddenError
 		missing  *notFoundError
 		refused  *capture.RefusedError
+		expr     *exprError
+		tooMany  *tooManyError
 	)
 	switch {
+	case errors.As(err, &tooMany):
+		return http.StatusUnprocessableEntity, body
+	case errors.As(err, &expr):
+		body.Details = []detail{{Column: expr.err.Column, Path: "q", Message: expr.err.Msg}}
+		return http.StatusBadRequest, body
 	case errors.As(err, &refused):
 		body.Details = refusedDetails(refused)
 		return http.StatusUnprocessableEntity, body

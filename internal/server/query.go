@@ -15,6 +15,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/query"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -43,12 +44,14 @@ type indexedEntry struct {
 }
 
 // eventsParams are the query parameters of GET /v1/events.
-var eventsParams = []string{"log", "from", "to", "type", "actor", "resource_type", "resource_id", "outcome", "limit", "cursor", "min_index"}
+var eventsParams = []string{"log", "q", "from", "to", "type", "actor", "resource_type", "resource_id", "outcome", "limit", "cursor", "min_index"}
 
 // getEvents answers GET /v1/events: the entries of one log that match the
 // query parameters, newest first, from the query index.
 //
 //	log            the log, for an instance-wide key (a tenant key reads its own)
+//	q              an expression of the query language (package query), ANDed
+//	               with the other parameters
 //	from, to       event time in [from, to): RFC 3339 ("2026-11-23T19:40:00Z";
 //	               a "+" of an offset sent unescaped, which arrives as a space,
 //	               is taken as "+"), or relative to now (see parseTimeBound)
@@ -87,6 +90,16 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	q.Log = log
 	now := s.cfg.Clock()
+	var residual query.Expr
+	if v := params["q"]; v != "" {
+		var empty bool
+		if q, residual, empty, err = withExpr(q, v, now); err != nil {
+			return err
+		}
+		if empty {
+			return writeJSON(w, http.StatusOK, eventsPage{Events: []indexedEntry{}})
+		}
+	}
 	for _, b := range []struct {
 		name string
 		t    *time.Time
@@ -131,6 +144,16 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
+	if residual != nil {
+		page, err := s.scanQuery(r.Context(), q, residual, limit)
+		if err != nil {
+			return err
+		}
+		if hasMin && page.Watermark <= minIndex {
+			return errIndexLags
+		}
+		return writeJSON(w, http.StatusOK, page)
+	}
 	q.Limit = limit + 1 // one more tells whether there is a next page
 	idx, watermark, err := s.cfg.Index.QueryIndex(r.Context(), q)
 	if err != nil {

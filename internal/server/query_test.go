@@ -321,7 +321,8 @@ func TestQueryDisabled(t *testing.T) {
 func TestQueryBadParameters(t *testing.T) {
 	e := queryEnv(t, envOptions{})
 	tests := []struct{ params, name string }{
-		{"q=type:auth", "q"},
+		{"query=type:auth", "query"},
+		{"q=actor.id:", "q"},
 		{"bogus=1", "bogus"},
 		{"from=yesterday", "from"},
 		{"from=2026-11-23", "from"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/query"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -31,7 +32,7 @@ const (
 )
 
 // streamParams are the query parameters of GET /v1/stream.
-var streamParams = []string{"log", "type", "actor", "resource_type", "resource_id", "outcome", "from_index"}
+var streamParams = []string{"log", "q", "type", "actor", "resource_type", "resource_id", "outcome", "from_index"}
 
 // getStream answers GET /v1/stream: the committed entries of one log, in
 // index order, as Server-Sent Events, as long as the client stays. Each
@@ -65,6 +66,20 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseFilter(params)
 	if err != nil {
 		return err
+	}
+	// A stream checks each entry itself, so the whole expression is its
+	// filter (time bounds included).
+	var expr query.Expr
+	if v := params["q"]; v != "" {
+		x, err := query.Parse(v)
+		var se *query.SyntaxError
+		if errors.As(err, &se) {
+			return &exprError{se}
+		}
+		if err != nil {
+			return badRequest("the parameter q: %v", err)
+		}
+		expr = x
 	}
 	var (
 		next    uint64 // the next entry index to send
@@ -130,7 +145,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 
 	keepAlive := time.NewTicker(s.keepAlive)
 	defer keepAlive.Stop()
-	st := &stream{s: s, w: w, rc: rc, log: log, filter: &f, drained: drained}
+	st := &stream{s: s, w: w, rc: rc, log: log, filter: &f, expr: expr, drained: drained}
 	for {
 		if next < size {
 			if next, err = st.send(ctx, next, size); err != nil || st.done(ctx) {
@@ -179,6 +194,7 @@ type stream struct {
 	rc      *http.ResponseController
 	log     string
 	filter  *store.IndexQuery
+	expr    query.Expr // nil: no expression
 	drained <-chan struct{}
 	buf     []byte
 }
@@ -248,12 +264,12 @@ func (st *stream) send(ctx context.Context, next, size uint64) (uint64, error) {
 
 // sendEntry sends one entry, if it passes the filter, and flushes it.
 func (st *stream) sendEntry(e store.Entry) error {
-	if !unfiltered(st.filter) {
+	if !unfiltered(st.filter) || st.expr != nil {
 		ent, err := event.ParseEntry(e.Body)
 		if err != nil {
 			return fmt.Errorf("entry %d of log %q: %w", e.Index, st.log, err)
 		}
-		if !matches(st.filter, ent) {
+		if !matches(st.filter, ent) || st.expr != nil && !query.Match(st.expr, ent, e.Index) {
 			return nil
 		}
 	}

@@ -276,7 +276,7 @@ func TestStreamRefused(t *testing.T) {
 		{"instance-reader", "", "", http.StatusBadRequest},
 		{own + "-reader", "from=-1h", "", http.StatusBadRequest},
 		{own + "-reader", "limit=10", "", http.StatusBadRequest},
-		{own + "-reader", "q=x", "", http.StatusBadRequest},
+		{own + "-reader", "query=x", "", http.StatusBadRequest},
 		{own + "-reader", "outcome=maybe", "", http.StatusBadRequest},
 		{own + "-reader", "from_index=x", "", http.StatusBadRequest},
 		{own + "-reader", "from_index=18446744073709551615", "", http.StatusBadRequest},

@@ -1,0 +1,123 @@
+// Package findings turns what the detectors notice into findings that
+// are themselves entries of the log, and keeps the analysis of every log
+// following its committed entries.
+//
+// A finding is recorded as an entry "indelible.finding.opened" of the
+// log it is about, so that detection itself is auditable: nobody can
+// quietly drop a finding, and the findings can be listed and rebuilt from
+// the log alone. The entry's data members are rule, detector, severity,
+// group_key, summary, evidence (the indexes of the entries that are its
+// evidence, in the same log) and config (the hash of the analysis
+// configuration that raised it); its time is the event time of the entry
+// that triggered it, and its id is derived from the log, the rule, the
+// group key and that entry's index. The whole event is therefore a
+// function of the log's entries, so an analysis that resumes from an
+// older saved state after a crash raises the same finding with the same
+// id and content, which the ledger recognises as already appended: no
+// finding is missed and none is doubled.
+package findings
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
+)
+
+// TypeOpened is the type of the entry that records a new finding.
+const TypeOpened = "indelible.finding.opened"
+
+// Prefix is the type prefix of every finding entry, which the analysis
+// never looks at (a finding must not feed the detectors).
+const Prefix = "indelible.finding."
+
+// Finding is a finding as the log records it.
+type Finding struct {
+	ID       string    `json:"id"`
+	Log      string    `json:"log"`
+	Rule     string    `json:"rule"`
+	Detector string    `json:"detector"`
+	Severity string    `json:"severity"`
+	GroupKey string    `json:"group_key"`
+	Status   string    `json:"status"`
+	OpenedAt time.Time `json:"opened_at"` // the event time of the triggering entry
+	Summary  string    `json:"summary"`
+	// Index is the index of the finding's own entry.
+	Index    uint64     `json:"index"`
+	Evidence []Evidence `json:"evidence"`
+	Config   string     `json:"config,omitempty"`
+}
+
+// Evidence is an entry that a finding rests on.
+type Evidence struct {
+	Log   string `json:"log"`
+	Index uint64 `json:"index"`
+}
+
+// Status values.
+const StatusOpen = "open"
+
+// ID returns the id of the finding of rule for group key in log,
+// triggered by the entry at index.
+func ID(log, rule, groupKey string, index uint64) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", log, rule, groupKey, index)
+	return "finding-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Event returns the entry event that records f, raised in log by the
+// entry at trigger under the analysis configuration with hash config.
+func Event(log string, trigger uint64, f analyze.Finding, config string) *event.Event {
+	evidence := make([]any, len(f.Evidence))
+	for i, x := range f.Evidence {
+		evidence[i] = x
+	}
+	id := ID(log, f.Rule, f.GroupKey, trigger)
+	return &event.Event{
+		ID:       id,
+		Time:     f.Time.UTC(),
+		Type:     TypeOpened,
+		Outcome:  event.OutcomeSuccess,
+		Actor:    event.Actor{ID: "indelible/analyze", Type: "system"},
+		Resource: &event.Resource{Type: "finding", ID: id},
+		Source:   "indelible",
+		Message:  f.Summary,
+		Data: map[string]any{
+			"rule": f.Rule, "detector": f.Detector, "severity": f.Severity, "group_key": f.GroupKey,
+			"summary": f.Summary, "evidence": evidence, "trigger": trigger, "config": config,
+		},
+	}
+}
+
+// FromEntry returns the finding that entry e at index records, if it
+// records one.
+func FromEntry(index uint64, e *event.Entry) (Finding, bool) {
+	if e.Type != TypeOpened {
+		return Finding{}, false
+	}
+	d := e.Data
+	f := Finding{
+		ID: e.ID, Log: e.Log, Status: StatusOpen, OpenedAt: e.Time, Index: index,
+		Rule: str(d, "rule"), Detector: str(d, "detector"), Severity: str(d, "severity"),
+		GroupKey: str(d, "group_key"), Summary: str(d, "summary"), Config: str(d, "config"),
+		Evidence: []Evidence{},
+	}
+	if l, ok := d["evidence"].([]any); ok {
+		for _, v := range l {
+			if n, ok := v.(interface{ Int64() (int64, error) }); ok {
+				if i, err := n.Int64(); err == nil && i >= 0 {
+					f.Evidence = append(f.Evidence, Evidence{Log: e.Log, Index: uint64(i)})
+				}
+			}
+		}
+	}
+	return f, true
+}
+
+func str(d map[string]any, k string) string {
+	s, _ := d[k].(string)
+	return s
+}

@@ -1,0 +1,352 @@
+package findings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
+	"github.com/a24ba333/indelible/internal/store"
+)
+
+// Entries reads the logs (store.Store).
+type Entries interface {
+	Head(ctx context.Context, log string) (store.Checkpoint, error)
+	ReadEntries(ctx context.Context, log string, start, end uint64) ([]store.Entry, error)
+	Logs(ctx context.Context) ([]string, error)
+}
+
+// States keeps each log's analysis state between runs. Save must be
+// durable once it returns, and replace the previous state atomically.
+type States interface {
+	Load(log string) ([]byte, error) // nil, nil when there is none
+	Save(log string, state []byte) error
+}
+
+// Recorder appends finding events to log in one commit, durably.
+type Recorder func(ctx context.Context, log string, evs []*event.Event) error
+
+// AnalysisConfig returns the analysis configuration of log in force and
+// its version hash ("" for the default).
+type AnalysisConfig func(ctx context.Context, log string) (*analyze.Config, string, error)
+
+// RunnerConfig configures a Runner. Entries, States and Record are
+// required.
+type RunnerConfig struct {
+	Entries Entries
+	States  States
+	Record  Recorder
+	// Config returns each log's analysis configuration; nil means the
+	// default configuration for every log.
+	Config AnalysisConfig
+	// Batch is the most entries analysed per step (default 2000).
+	Batch int
+	// Poll is how often the logs are checked for new entries without a
+	// Notify (default 500ms).
+	Poll time.Duration
+	// SaveEvery is how often a log's state is saved while it is being
+	// analysed (default 5s), and when Run stops. A crash loses at most
+	// that much progress, which is redone: the findings it raises again
+	// have the ids of those already recorded.
+	SaveEvery time.Duration
+	Logger    *slog.Logger
+}
+
+// Runner follows every log's committed entries with the detectors and
+// records their findings. One Runner per data directory or database.
+type Runner struct {
+	cfg  RunnerConfig
+	wake chan struct{}
+
+	mu   sync.Mutex
+	logs map[string]*logRun // guarded by mu
+}
+
+// logRun is the analysis of one log. Only the Run goroutine touches it.
+type logRun struct {
+	cursor  uint64 // entries below it are analysed
+	config  string // hash of the configuration the engine runs
+	engine  *analyze.Engine
+	open    map[string]string // rule + "\x00" + group key -> finding id, while open
+	pending uint64            // newest head seen, for the lag
+	saved   time.Time         // when the state was last saved
+	dirty   bool              // analysed past the saved state
+}
+
+// saved is a log's analysis state as States keeps it.
+type saved struct {
+	Cursor uint64            `json:"cursor"`
+	Config string            `json:"config"`
+	Engine []byte            `json:"engine"`
+	Open   map[string]string `json:"open"`
+}
+
+// NewRunner returns a Runner.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	if cfg.Entries == nil || cfg.States == nil || cfg.Record == nil {
+		return nil, errors.New("findings: RunnerConfig.Entries, States and Record are required")
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 2000
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Config == nil {
+		cfg.Config = func(context.Context, string) (*analyze.Config, string, error) {
+			return analyze.DefaultConfig(), "", nil
+		}
+	}
+	return &Runner{cfg: cfg, wake: make(chan struct{}, 1), logs: map[string]*logRun{}}, nil
+}
+
+// Notify wakes the runner: new entries were committed.
+func (r *Runner) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run analyses until ctx is done.
+func (r *Runner) Run(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		if err := r.Step(ctx); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("analysis step failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			if err := r.SaveAll(); err != nil {
+				r.cfg.Logger.Warn("saving the analysis state", "err", err)
+			}
+			return ctx.Err()
+		case <-t.C:
+		case <-r.wake:
+		}
+	}
+}
+
+// Step analyses the new entries of every log, as far as it can go now.
+func (r *Runner) Step(ctx context.Context) error {
+	logs, err := r.cfg.Entries.Logs(ctx)
+	if err != nil {
+		return fmt.Errorf("findings: listing logs: %w", err)
+	}
+	var errs []error
+	for _, log := range logs {
+		if strings.HasSuffix(log, ".quarantine") {
+			continue // invalid events, not activity
+		}
+		for {
+			more, err := r.step(ctx, log)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("log %q: %w", log, err))
+				break
+			}
+			if !more || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// run returns the analysis of log, loading its saved state.
+func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
+	r.mu.Lock()
+	lr := r.logs[log]
+	r.mu.Unlock()
+	cfg, hash, err := r.cfg.Config(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if lr != nil && lr.config == hash {
+		return lr, nil
+	}
+	var s saved
+	if lr != nil {
+		// The configuration changed: carry the learned state over.
+		snap, err := lr.engine.Snapshot()
+		if err != nil {
+			return nil, err
+		}
+		s = saved{Cursor: lr.cursor, Engine: snap, Open: lr.open}
+	} else {
+		b, err := r.cfg.States.Load(log)
+		if err != nil {
+			return nil, fmt.Errorf("loading the analysis state: %w", err)
+		}
+		if b != nil {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return nil, fmt.Errorf("decoding the analysis state: %w", err)
+			}
+		}
+	}
+	var eng *analyze.Engine
+	if s.Engine != nil {
+		eng, err = analyze.Restore(cfg, s.Engine)
+	} else {
+		eng, err = analyze.New(cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting the detectors: %w", err)
+	}
+	if s.Open == nil {
+		s.Open = map[string]string{}
+	}
+	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open}
+	r.mu.Lock()
+	r.logs[log] = lr
+	r.mu.Unlock()
+	return lr, nil
+}
+
+// step analyses one batch of log and reports whether more is waiting.
+func (r *Runner) step(ctx context.Context, log string) (bool, error) {
+	lr, err := r.run(ctx, log)
+	if err != nil {
+		return false, err
+	}
+	head, err := r.cfg.Entries.Head(ctx, log)
+	if err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	lr.pending = head.Size
+	r.mu.Unlock()
+	if lr.cursor >= head.Size {
+		return false, nil
+	}
+	end := min(head.Size, lr.cursor+uint64(r.cfg.Batch))
+	es, err := r.cfg.Entries.ReadEntries(ctx, log, lr.cursor, end)
+	if err != nil {
+		return false, err
+	}
+	var evs []*event.Event
+	next := lr.cursor
+	for _, se := range es {
+		if se.Index != next {
+			return false, fmt.Errorf("entry %d is missing", next)
+		}
+		next++
+		t, err := event.EntryType(se.Body)
+		if err != nil {
+			return false, fmt.Errorf("entry %d: %w", se.Index, err)
+		}
+		if strings.HasPrefix(t, Prefix) {
+			continue
+		}
+		e, err := event.ParseEntry(se.Body)
+		if err != nil {
+			return false, fmt.Errorf("entry %d: %w", se.Index, err)
+		}
+		for _, f := range lr.engine.Observe(se.Index, e) {
+			k := f.Rule + "\x00" + f.GroupKey
+			if _, open := lr.open[k]; open {
+				continue // deduplicated while open
+			}
+			ev := Event(log, se.Index, f, lr.config)
+			lr.open[k] = ev.ID
+			evs = append(evs, ev)
+		}
+	}
+	if next != end {
+		return false, fmt.Errorf("entries %d to %d are missing", next, end)
+	}
+	if len(evs) > 0 {
+		if err := r.cfg.Record(ctx, log, evs); err != nil {
+			// Forget this batch: the next step redoes it from the saved
+			// state, and raises the same findings.
+			r.mu.Lock()
+			delete(r.logs, log)
+			r.mu.Unlock()
+			return false, fmt.Errorf("recording %d findings: %w", len(evs), err)
+		}
+	}
+	r.mu.Lock()
+	lr.cursor = end
+	r.mu.Unlock()
+	lr.dirty = true
+	if time.Since(lr.saved) >= r.cfg.SaveEvery {
+		if err := r.save(log, lr); err != nil {
+			return false, err
+		}
+	}
+	return end < head.Size, nil
+}
+
+// save saves the state of lr.
+func (r *Runner) save(log string, lr *logRun) error {
+	snap, err := lr.engine.Snapshot()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(saved{Cursor: lr.cursor, Config: lr.config, Engine: snap, Open: lr.open})
+	if err != nil {
+		return err
+	}
+	if err := r.cfg.States.Save(log, b); err != nil {
+		return fmt.Errorf("saving the analysis state of log %q: %w", log, err)
+	}
+	lr.saved, lr.dirty = time.Now(), false
+	return nil
+}
+
+// SaveAll saves the state of every log analysed since its last save. Run
+// calls it when it stops; call it only when Run is not running.
+func (r *Runner) SaveAll() error {
+	r.mu.Lock()
+	logs := make(map[string]*logRun, len(r.logs))
+	for k, v := range r.logs {
+		logs[k] = v
+	}
+	r.mu.Unlock()
+	var errs []error
+	for log, lr := range logs {
+		if lr.dirty {
+			errs = append(errs, r.save(log, lr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Lag returns how many committed entries of log the analysis has not
+// seen yet (as of its last look at the log's head).
+func (r *Runner) Lag(log string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lr := r.logs[log]
+	if lr == nil || lr.pending < lr.cursor {
+		return 0
+	}
+	return lr.pending - lr.cursor
+}
+
+// Lags returns the lag of every log analysed so far.
+func (r *Runner) Lags() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]uint64, len(r.logs))
+	for log, lr := range r.logs {
+		if lr.pending > lr.cursor {
+			out[log] = lr.pending - lr.cursor
+		} else {
+			out[log] = 0
+		}
+	}
+	return out
+}

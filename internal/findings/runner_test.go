@@ -1,0 +1,242 @@
+package findings
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
+	"github.com/a24ba333/indelible/internal/ledger"
+	"github.com/a24ba333/indelible/internal/seal"
+	"github.com/a24ba333/indelible/internal/store/sqlite"
+)
+
+type memStates struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *memStates) Load(log string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[log], nil
+}
+
+func (s *memStates) Save(log string, b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[log] = append([]byte(nil), b...)
+	return nil
+}
+
+type env struct {
+	st     *sqlite.DB
+	led    *ledger.Ledger
+	sealer *seal.Sealer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "indelible.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	skey, _, err := note.GenerateKey(rand.Reader, "test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.New(ledger.Config{Store: st, Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	sealer, err := seal.New(seal.Config{DigestKey: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{st, led, sealer}
+}
+
+func (e *env) append(t *testing.T, log string, evs ...*event.Event) {
+	t.Helper()
+	if err := e.record(t.Context(), log, evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) record(ctx context.Context, log string, evs []*event.Event) error {
+	entries := make([]*event.Entry, len(evs))
+	for i, ev := range evs {
+		en, err := e.sealer.Seal(log, ev)
+		if err != nil {
+			return err
+		}
+		entries[i] = en
+	}
+	_, err := e.led.Append(ctx, log, entries)
+	return err
+}
+
+func (e *env) runner(t *testing.T, states States) *Runner {
+	t.Helper()
+	r, err := NewRunner(RunnerConfig{Entries: e.st, States: states, Record: e.record, SaveEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// findingEntries returns the finding entries of log.
+func (e *env) findingEntries(t *testing.T, log string) []Finding {
+	t.Helper()
+	es, err := e.st.ReadEntries(t.Context(), log, 0, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Finding
+	for _, se := range es {
+		en, err := event.ParseEntry(se.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := FromEntry(se.Index, en); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func failedLogin(actor string, t time.Time) *event.Event {
+	return &event.Event{Time: t, Type: "auth.login", Outcome: event.OutcomeFailure,
+		Actor: event.Actor{ID: actor, IP: "203.0.113.9"}, Source: "sso"}
+}
+
+// TestRunnerResume: a burst of failed logins raises one finding, recorded
+// as an entry; a restart from a state saved before it raises it again
+// with the same id, which the ledger recognises: no finding is doubled.
+func TestRunnerResume(t *testing.T) {
+	e := newEnv(t)
+	states := &memStates{m: map[string][]byte{}}
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	e.append(t, "acme", &event.Event{Time: base, Type: "data.read", Actor: event.Actor{ID: "bob"}, Source: "app"})
+	r := e.runner(t, states)
+	if err := r.Step(t.Context()); err != nil { // saves: the first save is due at once
+		t.Fatal(err)
+	}
+	var burst []*event.Event
+	for i := range 30 {
+		burst = append(burst, failedLogin("alice@example.com", base.Add(time.Duration(i)*time.Second)))
+	}
+	e.append(t, "acme", burst...)
+	if err := r.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.findingEntries(t, "acme")
+	if len(got) != 2 || got[0].GroupKey != "actor:alice@example.com" || got[1].GroupKey != "ip:203.0.113.9" ||
+		got[0].Detector != "failure_burst" || len(got[0].Evidence) == 0 {
+		t.Fatalf("findings after the burst = %+v, want failure bursts for the actor and the IP, with evidence", got)
+	}
+	if err := r.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// A restart from the state saved before the burst.
+	r2 := e.runner(t, states)
+	if err := r2.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	again := e.findingEntries(t, "acme")
+	if len(again) != 2 || again[0].ID != got[0].ID || again[1].ID != got[1].ID {
+		t.Errorf("findings after a restart = %+v, want the same two findings", again)
+	}
+	head, _ := e.st.Head(t.Context(), "acme")
+	if lag := r2.Lag("acme"); lag != 0 {
+		t.Errorf("Lag = %d after catching up with %d entries", lag, head.Size)
+	}
+	// The same burst again while the finding is open raises nothing new.
+	var more []*event.Event
+	for i := range 30 {
+		more = append(more, failedLogin("alice@example.com", base.Add(time.Hour+time.Duration(i)*time.Second)))
+	}
+	e.append(t, "acme", more...)
+	if err := r2.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.findingEntries(t, "acme")); n != 2 {
+		t.Errorf("%d findings after a second burst while the first are open, want 2", n)
+	}
+}
+
+// TestRunnerIgnoresFindings: finding entries are not analysed (no
+// feedback), and quarantine logs are skipped.
+func TestRunnerIgnoresFindings(t *testing.T) {
+	e := newEnv(t)
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	var evs []*event.Event
+	for i := range 50 {
+		ev := Event("acme", uint64(i), analyzeFinding(base.Add(time.Duration(i)*time.Second)), "")
+		ev.Outcome = event.OutcomeFailure
+		evs = append(evs, ev)
+	}
+	e.append(t, "acme", evs...)
+	for i := range 30 {
+		e.append(t, "acme.quarantine", failedLogin("mallory", base.Add(time.Duration(i)*time.Second)))
+	}
+	r := e.runner(t, &memStates{m: map[string][]byte{}})
+	if err := r.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.findingEntries(t, "acme")); n != 50 {
+		t.Errorf("%d finding entries, want the 50 written by the test", n)
+	}
+	if n := len(e.findingEntries(t, "acme.quarantine")); n != 0 {
+		t.Errorf("the quarantine log got %d findings", n)
+	}
+}
+
+func TestFindingRoundTrip(t *testing.T) {
+	f := analyzeFinding(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	ev := Event("acme", 7, f, "sha256:ab")
+	if err := ev.Validate(true); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := seal.New(seal.Config{DigestKey: []byte("0123456789abcdef0123456789abcdef")})
+	en, err := s.Seal("acme", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := en.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := event.ParseEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := FromEntry(12, parsed)
+	want := Finding{ID: ID("acme", f.Rule, f.GroupKey, 7), Log: "acme", Rule: f.Rule, Detector: f.Detector, Severity: f.Severity,
+		GroupKey: f.GroupKey, Status: StatusOpen, OpenedAt: f.Time, Summary: f.Summary, Index: 12, Config: "sha256:ab",
+		Evidence: []Evidence{{"acme", 1}, {"acme", 5}}}
+	if !ok || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("FromEntry = %+v, want %+v", got, want)
+	}
+	if ID("acme", "r", "g", 1) == ID("acme", "r", "g", 2) || ID("a", "r", "g", 1) == ID("b", "r", "g", 1) {
+		t.Error("ID does not depend on all its inputs")
+	}
+}
+
+func analyzeFinding(t time.Time) analyze.Finding {
+	return analyze.Finding{Rule: "failure-burst", Detector: "failure_burst", Severity: "high", GroupKey: "actor:x",
+		Time: t, Summary: "10 failures", Evidence: []uint64{1, 5}}
+}
