@@ -288,6 +288,19 @@ func isEntryField(k string) bool {
 // result gives back the same bytes. Errors are a *SyntaxError, a
 // *ValidationError or wrap ErrNotCanonical.
 func ParseEntry(b []byte) (*Entry, error) {
+	return parseEntry(b, true)
+}
+
+// DecodeEntry is ParseEntry without the final check that b is in
+// canonical form, which costs about as much again as the parse. It is for
+// the followers of a log (analysis, configuration) that read entries the
+// ledger wrote; verification, which must not trust the store, uses
+// ParseEntry.
+func DecodeEntry(b []byte) (*Entry, error) {
+	return parseEntry(b, false)
+}
+
+func parseEntry(b []byte, canonical bool) (*Entry, error) {
 	v, err := ParseJSON(b, Limits{MaxBytes: MaxEntrySize, MaxDepth: entryMaxDepth})
 	if err != nil {
 		return nil, err
@@ -343,6 +356,9 @@ func ParseEntry(b []byte) (*Entry, error) {
 		v.entry(e)
 	}); len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
+	}
+	if !canonical {
+		return e, nil
 	}
 	c, err := e.Canonical()
 	if err != nil {

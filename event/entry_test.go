@@ -186,6 +186,10 @@ func TestParseEntryInvalid(t *testing.T) {
 				if !errors.Is(err, ErrNotCanonical) {
 					t.Errorf("ParseEntry(%s) = %v, %v; want ErrNotCanonical", tt.in, e, err)
 				}
+				// DecodeEntry accepts what only the canonical check refuses.
+				if d, err := DecodeEntry([]byte(tt.in)); err != nil || d == nil {
+					t.Errorf("DecodeEntry(%s) = %v, %v; want the entry", tt.in, d, err)
+				}
 			case tt.path == "syntax":
 				if !errors.As(err, &se) {
 					t.Errorf("ParseEntry(%s) = %v, want a *SyntaxError", tt.in, err)

@@ -250,7 +250,7 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 		if strings.HasPrefix(t, Prefix) {
 			continue
 		}
-		e, err := event.ParseEntry(se.Body)
+		e, err := event.DecodeEntry(se.Body)
 		if err != nil {
 			return false, fmt.Errorf("entry %d: %w", se.Index, err)
 		}

@@ -105,7 +105,7 @@ func (s *Server) scanQuery(ctx context.Context, q store.IndexQuery, residual que
 		}
 		for _, ie := range es {
 			scanned++
-			e, err := event.ParseEntry(ie.Entry)
+			e, err := event.DecodeEntry(ie.Entry)
 			if err != nil {
 				return page, fmt.Errorf("entry %d of log %q: %w", ie.Index, q.Log, err)
 			}

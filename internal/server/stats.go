@@ -165,7 +165,7 @@ func (s *Server) scanStats(ctx context.Context, q store.StatsQuery, residual que
 			if scanned++; scanned > maxStatsScanned {
 				return nil, 0, &tooManyError{fmt.Sprintf("the query selects more than %d entries that the index cannot count: narrow it with indexed fields (type, actor.id, resource.*, outcome) or a time range", maxStatsScanned)}
 			}
-			e, err := event.ParseEntry(ie.Entry)
+			e, err := event.DecodeEntry(ie.Entry)
 			if err != nil {
 				return nil, 0, err
 			}

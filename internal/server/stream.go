@@ -265,7 +265,7 @@ func (st *stream) send(ctx context.Context, next, size uint64) (uint64, error) {
 // sendEntry sends one entry, if it passes the filter, and flushes it.
 func (st *stream) sendEntry(e store.Entry) error {
 	if !unfiltered(st.filter) || st.expr != nil {
-		ent, err := event.ParseEntry(e.Body)
+		ent, err := event.DecodeEntry(e.Body)
 		if err != nil {
 			return fmt.Errorf("entry %d of log %q: %w", e.Index, st.log, err)
 		}
