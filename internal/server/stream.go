@@ -79,7 +79,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("the parameter q: %v", err)
 		}
-		expr = x
+		expr = query.Resolve(x, s.cfg.Clock()) // relative times count from the request
 	}
 	var (
 		next    uint64 // the next entry index to send

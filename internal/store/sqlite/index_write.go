@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/a24ba333/indelible/internal/store"
 )
@@ -63,6 +64,9 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	}
 
 	d := dictWriter{ix: ix, tx: tx, added: make(map[dictKey]int64)}
+	if err := d.prefetch(ctx, rows); err != nil {
+		return err
+	}
 	args := make([]any, 0, indexCols*indexInsertRows)
 	many, one := tx.StmtContext(ctx, ix.insertMany), tx.StmtContext(ctx, ix.insertOne)
 	for chunk := rows; len(chunk) > 0; {
@@ -161,6 +165,62 @@ func (d *dictWriter) appendRow(ctx context.Context, args []any, log int64, r sto
 		args = append(args, id)
 	}
 	return args, nil
+}
+
+// prefetch resolves, in a few statements, every value of rows that the
+// cache does not hold: a batch of events with many new values (fresh
+// resource ids, say) would otherwise cost two statements per value.
+func (d *dictWriter) prefetch(ctx context.Context, rows []store.IndexRow) error {
+	var miss []dictKey
+	seen := map[dictKey]bool{}
+	d.ix.mu.Lock()
+	for _, r := range rows {
+		for _, k := range [...]dictKey{
+			{kindType, r.Type}, {kindActor, r.Actor}, {kindResourceType, r.ResourceType}, {kindResourceID, r.ResourceID},
+			{kindProject, r.Project}, {kindEnvironment, r.Environment}, {kindSource, r.Source},
+		} {
+			if k.value == "" || seen[k] {
+				continue
+			}
+			if _, ok := d.ix.dict[k]; !ok {
+				seen[k] = true
+				miss = append(miss, k)
+			}
+		}
+	}
+	d.ix.mu.Unlock()
+	const chunk = 400 // 2 parameters each, well under SQLite's limit
+	for len(miss) > 0 {
+		n := min(len(miss), chunk)
+		args := make([]any, 0, 2*n)
+		for _, k := range miss[:n] {
+			args = append(args, k.kind, k.value)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
+		// Insert the new ones, then read every id: a value may also have
+		// been added by another process since the cache was filled.
+		if _, err := d.tx.ExecContext(ctx, "INSERT INTO dict (kind, value) VALUES "+values+" ON CONFLICT DO NOTHING", args...); err != nil {
+			return fmt.Errorf("adding to the dictionary: %w", err)
+		}
+		rs, err := d.tx.QueryContext(ctx, "SELECT id, kind, value FROM dict WHERE (kind, value) IN (VALUES "+values+")", args...)
+		if err != nil {
+			return fmt.Errorf("reading the dictionary: %w", err)
+		}
+		for rs.Next() {
+			var k dictKey
+			var id int64
+			if err := rs.Scan(&id, &k.kind, &k.value); err != nil {
+				rs.Close()
+				return err
+			}
+			d.added[k] = id
+		}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return err
+		}
+		miss = miss[n:]
+	}
+	return nil
 }
 
 func (d *dictWriter) id(ctx context.Context, kind int8, value string) (int64, error) {
