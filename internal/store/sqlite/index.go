@@ -15,7 +15,7 @@ import (
 
 // indexSchemaVersion is the version of index_schema.sql, kept in the index
 // file's PRAGMA user_version.
-const indexSchemaVersion = 1
+const indexSchemaVersion = 2
 
 //go:embed index_schema.sql
 var indexSchema string
@@ -168,6 +168,19 @@ func (ix *IndexDB) open(ctx context.Context, logger *slog.Logger) error {
 // migrate creates the schema in a new file. The index is derived data:
 // a later version that changes the schema may as well rebuild the file.
 func (ix *IndexDB) migrate(ctx context.Context, logger *slog.Logger) error {
+	have, err := userVersion(ctx, ix.w)
+	if err != nil {
+		return err
+	}
+	if have > 0 && have < indexSchemaVersion {
+		// Derived data: drop it, and the indexer rebuilds it from 0.
+		logger.Info("rebuilding the query index for a new schema", "from", have, "to", indexSchemaVersion)
+		if _, err := ix.w.ExecContext(ctx, `DROP TABLE IF EXISTS rows; DROP TABLE IF EXISTS dict;
+			DROP TABLE IF EXISTS logs; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS hourly;
+			PRAGMA user_version = 0`); err != nil {
+			return fmt.Errorf("dropping the index of schema version %d: %w", have, err)
+		}
+	}
 	return createSchema(ctx, ix.w, "index", indexSchema, indexSchemaVersion, logger)
 }
 

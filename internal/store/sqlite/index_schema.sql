@@ -75,3 +75,17 @@ CREATE TABLE blocks (
 	max_time INTEGER NOT NULL,
 	PRIMARY KEY (log, block)
 ) WITHOUT ROWID;
+
+-- hourly counts the rows of each log per hour of event time (Unix
+-- milliseconds of the hour's start), type and outcome, so that trends over
+-- days ("failures per hour this week") are read from a few thousand
+-- counters instead of millions of rows. Written with the rows, in the same
+-- transaction.
+CREATE TABLE hourly (
+	log     INTEGER NOT NULL,
+	hour    INTEGER NOT NULL,
+	type    INTEGER NOT NULL,
+	outcome INTEGER NOT NULL,
+	count   INTEGER NOT NULL,
+	PRIMARY KEY (log, hour, type, outcome)
+) WITHOUT ROWID;

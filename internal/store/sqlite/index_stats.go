@@ -53,6 +53,10 @@ func (ix *IndexDB) stats(ctx context.Context, q store.StatsQuery, col string) ([
 	if err != nil {
 		return nil, 0, err
 	}
+	if hourlyAnswers(q) {
+		rows, err := ix.hourlyStats(ctx, tx, id, q)
+		return rows, uint64(wm), err
+	}
 	iq := q.IndexQuery
 	iq.Before, iq.Limit = 0, 0
 	p, err := ix.plan(ctx, tx, id, uint64(wm), iq)
@@ -163,4 +167,92 @@ func (ix *IndexDB) names(ctx context.Context, tx *sql.Tx, by string, counts map[
 		names[k.value] = v
 	}
 	return names, nil
+}
+
+const hourMillis = int64(time.Hour / time.Millisecond)
+
+// hourlyAnswers reports whether the hourly counters answer q exactly: it
+// filters on type, outcome and whole hours only, and counts by type or
+// outcome (or nothing) in buckets of whole hours.
+func hourlyAnswers(q store.StatsQuery) bool {
+	aligned := func(t time.Time) bool { return t.IsZero() || t.UnixMilli()%hourMillis == 0 }
+	return q.Actor == "" && q.ResourceType == "" && q.ResourceID == "" &&
+		(q.By == "" || q.By == "type" || q.By == "outcome") &&
+		q.Interval.Milliseconds()%hourMillis == 0 && aligned(q.From) && aligned(q.To)
+}
+
+// hourlyStats answers q from the hourly counters.
+func (ix *IndexDB) hourlyStats(ctx context.Context, tx *sql.Tx, log int64, q store.StatsQuery) ([]store.StatsRow, error) {
+	var b strings.Builder
+	b.WriteString("SELECT hour, type, outcome, count FROM hourly WHERE log = ?")
+	args := []any{log}
+	if !q.From.IsZero() {
+		b.WriteString(" AND hour >= ?")
+		args = append(args, q.From.UnixMilli())
+	}
+	if !q.To.IsZero() {
+		b.WriteString(" AND hour < ?")
+		args = append(args, q.To.UnixMilli())
+	}
+	if q.Outcome != "" {
+		code, ok := outcomeCode(q.Outcome)
+		if !ok {
+			return nil, nil
+		}
+		b.WriteString(" AND outcome = ?")
+		args = append(args, code)
+	}
+	if q.TypePrefix != "" {
+		types, err := typeIDs(ctx, tx, q.TypePrefix)
+		if err != nil || len(types) == 0 {
+			return nil, err
+		}
+		b.WriteString(" AND type IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(types)), ", ") + ")")
+		for _, t := range types {
+			args = append(args, t)
+		}
+	}
+	rs, err := tx.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	width := q.Interval.Milliseconds()
+	counts := map[statsKey]uint64{}
+	for rs.Next() {
+		var hour, typ, outcome, n int64
+		if err := rs.Scan(&hour, &typ, &outcome, &n); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		var k statsKey
+		if width > 0 {
+			k.bucket = hour - ((hour%width)+width)%width
+		}
+		switch q.By {
+		case "type":
+			k.value = typ
+		case "outcome":
+			k.value = outcome
+		}
+		counts[k] += uint64(n)
+	}
+	if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+		return nil, err
+	}
+	names, err := ix.names(ctx, tx, q.By, counts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.StatsRow, 0, len(counts))
+	for k, c := range counts {
+		r := store.StatsRow{Value: names[k.value], Count: c}
+		if width > 0 {
+			r.Bucket = time.UnixMilli(k.bucket).UTC()
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b store.StatsRow) int {
+		return cmp.Or(a.Bucket.Compare(b.Bucket), strings.Compare(a.Value, b.Value))
+	})
+	return out, nil
 }

@@ -443,3 +443,66 @@ func TestIndexStats(t *testing.T) {
 		return openIndex(t, filepath.Join(t.TempDir(), "index.db"))
 	})
 }
+
+func TestHourlyAnswers(t *testing.T) {
+	h := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		q    store.StatsQuery
+		want bool
+	}{
+		{store.StatsQuery{}, true},
+		{store.StatsQuery{By: "type", Interval: time.Hour, IndexQuery: store.IndexQuery{From: h, To: h.Add(7 * 24 * time.Hour), TypePrefix: "a."}}, true},
+		{store.StatsQuery{By: "outcome", Interval: 24 * time.Hour, IndexQuery: store.IndexQuery{Outcome: "failure"}}, true},
+		{store.StatsQuery{By: "actor"}, false},
+		{store.StatsQuery{Interval: 30 * time.Minute}, false},
+		{store.StatsQuery{IndexQuery: store.IndexQuery{From: h.Add(time.Minute)}}, false},
+		{store.StatsQuery{IndexQuery: store.IndexQuery{Actor: "a"}}, false},
+		{store.StatsQuery{IndexQuery: store.IndexQuery{ResourceID: "r"}}, false},
+	} {
+		if got := hourlyAnswers(tt.q); got != tt.want {
+			t.Errorf("hourlyAnswers(%+v) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkIndexStats counts a week by hour (answered from the hourly
+// counters) and one actor's events by day (answered from the rows).
+func BenchmarkIndexStats(b *testing.B) {
+	for _, size := range benchSizes {
+		if testing.Short() && size.n > 1_000_000 {
+			continue
+		}
+		ix := openIndex(b, benchFixture(b, size.n))
+		end := benchRow(size.n - 1).Time.Truncate(time.Hour)
+		queries := []struct {
+			name string
+			q    func(k uint64) store.StatsQuery
+		}{
+			{"week-by-hour-and-outcome", func(uint64) store.StatsQuery {
+				return store.StatsQuery{IndexQuery: store.IndexQuery{Log: benchLog, From: end.Add(-7 * 24 * time.Hour), To: end},
+					By: "outcome", Interval: time.Hour}
+			}},
+			{"actor-by-day-and-type", func(k uint64) store.StatsQuery {
+				return store.StatsQuery{IndexQuery: store.IndexQuery{Log: benchLog, Actor: benchRow(k * 7919 % size.n).Actor},
+					By: "type", Interval: 24 * time.Hour}
+			}},
+		}
+		for _, qq := range queries {
+			b.Run(fmt.Sprintf("size=%s/%s", size.name, qq.name), func(b *testing.B) {
+				var k, counted uint64
+				for b.Loop() {
+					rows, _, err := ix.IndexStats(b.Context(), qq.q(k))
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range rows {
+						counted += r.Count
+					}
+					k++
+				}
+				b.ReportMetric(float64(counted)/float64(k), "rows/op")
+			})
+		}
+		ix.Close()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/a24ba333/indelible/internal/store"
 )
@@ -85,6 +86,32 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 			return fmt.Errorf("inserting rows: %w", err)
 		}
 		chunk = chunk[n:]
+	}
+
+	// Count the rows per hour, type and outcome.
+	type hourKey struct{ hour, typ, outcome int64 }
+	hours := map[hourKey]int64{}
+	var order []hourKey
+	for _, r := range rows {
+		ms := r.Time.UnixMilli()
+		const h = int64(time.Hour / time.Millisecond)
+		typ, err := d.id(ctx, kindType, r.Type)
+		if err != nil {
+			return err
+		}
+		oc, _ := outcomeCode(r.Outcome)
+		k := hourKey{ms - ((ms%h)+h)%h, typ, int64(oc)}
+		if _, ok := hours[k]; !ok {
+			order = append(order, k)
+		}
+		hours[k]++
+	}
+	for _, k := range order {
+		_, err := tx.ExecContext(ctx, `INSERT INTO hourly (log, hour, type, outcome, count) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (log, hour, type, outcome) DO UPDATE SET count = count + excluded.count`, id, k.hour, k.typ, k.outcome, hours[k])
+		if err != nil {
+			return fmt.Errorf("counting hour %d: %w", k.hour, err)
+		}
 	}
 
 	// Widen the time summary of every block the rows fall in.

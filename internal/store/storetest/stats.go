@@ -89,6 +89,13 @@ func RunStats(t *testing.T, newIndex func(t *testing.T) store.Index) {
 		{By: "environment", IndexQuery: store.IndexQuery{ResourceType: "bucket", Limit: 3, Before: 10}},
 		{By: "resource_type", Interval: 7 * time.Second},
 		{By: "type", IndexQuery: store.IndexQuery{Actor: "nobody"}},
+		// Whole hours, by type or outcome: what a backend may answer from
+		// counters kept per hour.
+		{By: "type", Interval: 24 * time.Hour, IndexQuery: store.IndexQuery{TypePrefix: "auth.", Outcome: "failure",
+			From: indexBase.Add(-48 * time.Hour), To: indexBase.Add(48 * time.Hour)}},
+		{By: "outcome", Interval: 2 * time.Hour, IndexQuery: store.IndexQuery{TypePrefix: "auth.login", From: month, To: month.Add(5 * time.Hour)}},
+		{Interval: time.Hour, IndexQuery: store.IndexQuery{From: indexBase.Add(time.Hour)}},
+		{By: "type", IndexQuery: store.IndexQuery{To: indexBase.AddDate(1, 0, 0), Outcome: "unknown"}},
 	} {
 		q.Log = "a"
 		got, wm, err := st.IndexStats(t.Context(), q)
