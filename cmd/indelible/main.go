@@ -97,6 +97,8 @@ func commands() []*command {
 		statsCommand(),
 		tailCommand(),
 		findingsListCommand(),
+		rulesApplyCommand(),
+		rulesShowCommand(),
 		benchCommand(),
 		versionCommand(),
 	}

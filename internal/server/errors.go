@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/analyze"
 	"github.com/a24ba333/indelible/internal/apikey"
 	"github.com/a24ba333/indelible/internal/capture"
 	"github.com/a24ba333/indelible/internal/ingest"
@@ -227,8 +228,15 @@ func refusedDetails(re *capture.RefusedError) []detail {
 	var (
 		pe *policy.Error
 		ce *schema.CompileError
+		ae *analyze.Error
 	)
 	switch {
+	case errors.As(re.Err, &ae):
+		ds := make([]detail, len(ae.Problems))
+		for i, p := range ae.Problems {
+			ds[i] = detail{Line: p.Line, Column: p.Column, Path: p.Path, Message: p.Message}
+		}
+		return ds
 	case errors.As(re.Err, &pe):
 		ds := make([]detail, len(pe.Problems))
 		for i, p := range pe.Problems {
