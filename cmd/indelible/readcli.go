@@ -395,3 +395,61 @@ func (t *target) follow(ctx context.Context, v url.Values, last *string, fn func
 	}
 	return io.ErrUnexpectedEOF
 }
+
+// findingActionCommand returns "findings ack|resolve|dismiss|reopen".
+func findingActionCommand(action, summary, help string) *command {
+	var t target
+	return &command{
+		name:     "findings " + action,
+		summary:  summary,
+		synopsis: "findings " + action + " ID (--data-dir DIR --log LOG | --server URL --key KEY) [--note TEXT] [--taken TEXT] [--reason TEXT] [--link URL]... [--suppress-until T]",
+		help:     help,
+		setup: func(fs *flag.FlagSet, common *commonFlags) func(context.Context, *stdio, []string) error {
+			t.define(fs)
+			note := fs.String("note", "", "a `note` for the record")
+			taken := fs.String("taken", "", "resolve: what was `done`")
+			reason := fs.String("reason", "", "dismiss: `why` it is not a problem")
+			suppress := fs.String("suppress-until", "", "dismiss: silence the rule for this group until this `time` (RFC 3339)")
+			var links stringList
+			fs.Var(&links, "link", "a `URL` of a ticket, commit or runbook (repeatable)")
+			return func(ctx context.Context, sio *stdio, args []string) error {
+				if len(args) != 1 {
+					return usageErrorf("want the finding id")
+				}
+				done, err := t.open(ctx, common)
+				if err != nil {
+					return err
+				}
+				defer done()
+				body := map[string]any{}
+				for k, v := range map[string]string{"note": *note, "action_taken": *taken, "reason": *reason, "suppress_until": *suppress} {
+					if v != "" {
+						body[k] = v
+					}
+				}
+				if len(links) > 0 {
+					body["links"] = []string(links)
+				}
+				b, err := json.Marshal(body)
+				if err != nil {
+					return err
+				}
+				var f json.RawMessage
+				if err := t.call(ctx, "POST", "/v1/findings/"+url.PathEscape(args[0])+"/"+action, nil, b, &f); err != nil {
+					return err
+				}
+				if t.json {
+					fmt.Fprintf(sio.out, "%s\n", f)
+					return nil
+				}
+				var s struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				}
+				json.Unmarshal(f, &s)
+				fmt.Fprintf(sio.out, "finding %s is now %s\n", s.ID, s.Status)
+				return nil
+			}
+		},
+	}
+}

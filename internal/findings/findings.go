@@ -49,6 +49,8 @@ type Finding struct {
 	Index    uint64     `json:"index"`
 	Evidence []Evidence `json:"evidence"`
 	Config   string     `json:"config,omitempty"`
+	// History is what people did about it, oldest first.
+	History []Change `json:"history,omitempty"`
 }
 
 // Evidence is an entry that a finding rests on.

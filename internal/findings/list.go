@@ -57,12 +57,18 @@ func List(ctx context.Context, ix Index, rd Reader, log string, f Filter) ([]Fin
 			if len(es) != 1 {
 				return nil, 0, 0, fmt.Errorf("findings: the index names entry %d of log %q, which the store does not hold", i, log)
 			}
-			e, err := event.ParseEntry(es[0].Body)
+			e, err := event.DecodeEntry(es[0].Body)
 			if err != nil {
 				return nil, 0, 0, fmt.Errorf("findings: entry %d: %w", i, err)
 			}
 			fd, ok := FromEntry(i, e)
-			if !ok || f.Status != "" && fd.Status != f.Status || f.Rule != "" && fd.Rule != f.Rule || f.Severity != "" && fd.Severity != f.Severity {
+			if !ok || f.Rule != "" && fd.Rule != f.Rule || f.Severity != "" && fd.Severity != f.Severity {
+				continue
+			}
+			if err := Fold(ctx, ix, rd, &fd); err != nil {
+				return nil, 0, 0, err
+			}
+			if f.Status != "" && fd.Status != f.Status {
 				continue
 			}
 			out = append(out, fd)
@@ -75,4 +81,34 @@ func List(ctx context.Context, ix Index, rd Reader, log string, f Filter) ([]Fin
 		}
 		before = idx[len(idx)-1]
 	}
+}
+
+// Fold applies to f the transitions recorded for it in its log (found
+// through the index by the finding id, their resource), oldest first.
+func Fold(ctx context.Context, ix Index, rd Reader, f *Finding) error {
+	idx, _, err := ix.QueryIndex(ctx, store.IndexQuery{Log: f.Log, ResourceID: f.ID, TypePrefix: Prefix})
+	if err != nil {
+		return fmt.Errorf("findings: querying the history of %s: %w", f.ID, err)
+	}
+	for k := len(idx) - 1; k >= 0; k-- {
+		i := idx[k]
+		if i == f.Index {
+			continue
+		}
+		es, err := rd.ReadEntries(ctx, f.Log, i, i+1)
+		if err != nil {
+			return err
+		}
+		if len(es) != 1 {
+			return fmt.Errorf("findings: the index names entry %d of log %q, which the store does not hold", i, f.Log)
+		}
+		e, err := event.DecodeEntry(es[0].Body)
+		if err != nil {
+			return fmt.Errorf("findings: entry %d: %w", i, err)
+		}
+		if c, ok := ChangeFromEntry(i, e); ok && str(e.Data, "finding") == f.ID {
+			f.Apply(c)
+		}
+	}
+	return nil
 }

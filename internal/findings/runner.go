@@ -70,13 +70,16 @@ type Runner struct {
 
 // logRun is the analysis of one log. Only the Run goroutine touches it.
 type logRun struct {
-	cursor  uint64 // entries below it are analysed
-	config  string // hash of the configuration the engine runs
-	engine  *analyze.Engine
-	open    map[string]string // rule + "\x00" + group key -> finding id, while open
-	pending uint64            // newest head seen, for the lag
-	saved   time.Time         // when the state was last saved
-	dirty   bool              // analysed past the saved state
+	cursor uint64 // entries below it are analysed
+	config string // hash of the configuration the engine runs
+	engine *analyze.Engine
+	open   map[string]string // rule + "\x00" + group key -> finding id, while open
+	// suppress holds the dismissals with a suppression: rule + "\x00" +
+	// group key -> until (event time).
+	suppress map[string]time.Time
+	pending  uint64    // newest head seen, for the lag
+	saved    time.Time // when the state was last saved
+	dirty    bool      // analysed past the saved state
 }
 
 // saved is a log's analysis state as States keeps it.
@@ -85,6 +88,8 @@ type saved struct {
 	Config string            `json:"config"`
 	Engine []byte            `json:"engine"`
 	Open   map[string]string `json:"open"`
+	// Suppress is logRun.suppress.
+	Suppress map[string]time.Time `json:"suppress,omitempty"`
 }
 
 // NewRunner returns a Runner.
@@ -184,7 +189,7 @@ func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = saved{Cursor: lr.cursor, Engine: snap, Open: lr.open}
+		s = saved{Cursor: lr.cursor, Engine: snap, Open: lr.open, Suppress: lr.suppress}
 	} else {
 		b, err := r.cfg.States.Load(log)
 		if err != nil {
@@ -208,7 +213,10 @@ func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
 	if s.Open == nil {
 		s.Open = map[string]string{}
 	}
-	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open}
+	if s.Suppress == nil {
+		s.Suppress = map[string]time.Time{}
+	}
+	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open, suppress: s.Suppress}
 	r.mu.Lock()
 	r.logs[log] = lr
 	r.mu.Unlock()
@@ -248,6 +256,12 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 			return false, fmt.Errorf("entry %d: %w", se.Index, err)
 		}
 		if strings.HasPrefix(t, Prefix) {
+			// Not analysed; but what people did re-arms or silences rules.
+			if t != TypeOpened {
+				if err := lr.follow(se); err != nil {
+					return false, err
+				}
+			}
 			continue
 		}
 		e, err := event.DecodeEntry(se.Body)
@@ -258,6 +272,12 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 			k := f.Rule + "\x00" + f.GroupKey
 			if _, open := lr.open[k]; open {
 				continue // deduplicated while open
+			}
+			if until, ok := lr.suppress[k]; ok {
+				if f.Time.Before(until) {
+					continue // dismissed with a suppression
+				}
+				delete(lr.suppress, k)
 			}
 			ev := Event(log, se.Index, f, lr.config)
 			lr.open[k] = ev.ID
@@ -295,7 +315,7 @@ func (r *Runner) save(log string, lr *logRun) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(saved{Cursor: lr.cursor, Config: lr.config, Engine: snap, Open: lr.open})
+	b, err := json.Marshal(saved{Cursor: lr.cursor, Config: lr.config, Engine: snap, Open: lr.open, Suppress: lr.suppress})
 	if err != nil {
 		return err
 	}
@@ -349,4 +369,30 @@ func (r *Runner) Lags() map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// follow applies a finding transition to the open set: a resolved or
+// dismissed finding no longer holds back its rule and group key (a
+// dismissal may suppress them until a time), a reopened one does again.
+func (lr *logRun) follow(se store.Entry) error {
+	e, err := event.DecodeEntry(se.Body)
+	if err != nil {
+		return fmt.Errorf("entry %d: %w", se.Index, err)
+	}
+	c, ok := ChangeFromEntry(se.Index, e)
+	if !ok {
+		return nil
+	}
+	k := str(e.Data, "rule") + "\x00" + str(e.Data, "group_key")
+	switch c.Type {
+	case TypeResolved, TypeDismissed:
+		delete(lr.open, k)
+		if !c.SuppressUntil.IsZero() {
+			lr.suppress[k] = c.SuppressUntil
+		}
+	case TypeReopened:
+		lr.open[k] = str(e.Data, "finding")
+		delete(lr.suppress, k)
+	}
+	return nil
 }

@@ -191,3 +191,63 @@ func TestFindingsAPI(t *testing.T) {
 		t.Errorf("unknown finding = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestFindingLifecycle walks a finding through its states; every step is
+// an entry, and the list filters by the folded status.
+func TestFindingLifecycle(t *testing.T) {
+	e := queryEnv(t, envOptions{})
+	ev := findings.Event(own, 3, analyze.Finding{Rule: "failure-burst", Detector: "failure_burst", Severity: "high",
+		GroupKey: "actor:u", Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Summary: "s", Evidence: []uint64{3}}, "")
+	en, err := e.sealer.Seal(own, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.led.Append(t.Context(), own, []*event.Entry{en}); err != nil {
+		t.Fatal(err)
+	}
+	act := func(cred, action, body string) (int, findings.Finding) {
+		t.Helper()
+		resp, data := e.do(t, request{method: "POST", path: "/v1/findings/" + ev.ID + "/" + action, token: e.tokens[cred], body: []byte(body)})
+		var f findings.Finding
+		json.Unmarshal(data, &f)
+		if resp.StatusCode != 200 {
+			t.Logf("POST %s = %d %s", action, resp.StatusCode, data)
+		}
+		return resp.StatusCode, f
+	}
+	for _, tt := range []struct {
+		cred, action, body string
+		code               int
+		status             string
+	}{
+		{own + "-reader", "ack", "", 403, ""},
+		{own + "-auditor", "reopen", "", 409, ""},
+		{own + "-auditor", "fix", "", 400, ""},
+		{own + "-auditor", "ack", `{"note":"looking"}`, 200, "acknowledged"},
+		{own + "-auditor", "ack", "", 409, ""},
+		{own + "-auditor", "resolve", `{"note":"x"}`, 400, ""},
+		{own + "-auditor", "resolve", `{"bogus":1}`, 400, ""},
+		{own + "-admin", "resolve", `{"action_taken":"locked the account","links":["https://tickets.example/42"]}`, 200, "resolved"},
+		{own + "-auditor", "reopen", `{"note":"it came back"}`, 200, "open"},
+		{own + "-auditor", "dismiss", `{"reason":"a pen test","suppress_until":"2026-12-01T00:00:00Z"}`, 200, "dismissed"},
+	} {
+		code, f := act(tt.cred, tt.action, tt.body)
+		if code != tt.code || tt.code == 200 && f.Status != tt.status {
+			t.Errorf("%s %s %s = %d status %q, want %d %q", tt.cred, tt.action, tt.body, code, f.Status, tt.code, tt.status)
+		}
+	}
+	e.waitIndex(t, own)
+	resp, body := e.do(t, request{method: "GET", path: "/v1/findings/" + ev.ID, token: e.tokens[own+"-auditor"]})
+	var f findings.Finding
+	if err := json.Unmarshal(body, &f); err != nil || resp.StatusCode != 200 || f.Status != "dismissed" || len(f.History) != 4 ||
+		f.History[1].Action != "locked the account" || f.History[3].SuppressUntil.IsZero() {
+		t.Errorf("GET finding = %d %s", resp.StatusCode, body)
+	}
+	for status, n := range map[string]int{"dismissed": 1, "open": 0} {
+		resp, body := e.do(t, request{method: "GET", path: "/v1/findings?status=" + status, token: e.tokens[own+"-auditor"]})
+		var p findingsPage
+		if json.Unmarshal(body, &p); resp.StatusCode != 200 || len(p.Findings) != n {
+			t.Errorf("GET /v1/findings?status=%s = %d %s, want %d", status, resp.StatusCode, body, n)
+		}
+	}
+}

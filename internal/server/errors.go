@@ -146,8 +146,11 @@ func classify(err error) (int, errorBody) {
 		refused  *capture.RefusedError
 		expr     *exprError
 		tooMany  *tooManyError
+		state    *conflictStateError
 	)
 	switch {
+	case errors.As(err, &state):
+		return http.StatusConflict, body
 	case errors.As(err, &tooMany):
 		return http.StatusUnprocessableEntity, body
 	case errors.As(err, &expr):

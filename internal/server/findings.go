@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -72,36 +75,125 @@ type IDLookup interface {
 	LookupIDs(ctx context.Context, log string, ids []string) (map[string]uint64, error)
 }
 
+// finding reads one finding of log by id, with its history.
+func (s *Server) finding(ctx context.Context, log, id string) (findings.Finding, error) {
+	lk, ok := s.cfg.Entries.(IDLookup)
+	if !ok || s.cfg.Index == nil {
+		return findings.Finding{}, notFound("this server cannot look findings up by id")
+	}
+	found, err := lk.LookupIDs(ctx, log, []string{id})
+	if err != nil {
+		return findings.Finding{}, err
+	}
+	i, ok := found[id]
+	if !ok {
+		return findings.Finding{}, notFound("no finding %q in log %q", id, log)
+	}
+	es, err := s.cfg.Entries.ReadEntries(ctx, log, i, i+1)
+	if err != nil || len(es) != 1 {
+		return findings.Finding{}, fmt.Errorf("reading entry %d of log %q: %v", i, log, err)
+	}
+	e, err := event.DecodeEntry(es[0].Body)
+	if err != nil {
+		return findings.Finding{}, err
+	}
+	f, ok := findings.FromEntry(i, e)
+	if !ok {
+		return findings.Finding{}, notFound("entry %q of log %q is not a finding", id, log)
+	}
+	if err := findings.Fold(ctx, s.cfg.Index, s.cfg.Entries, &f); err != nil {
+		return findings.Finding{}, err
+	}
+	return f, nil
+}
+
 // getFinding returns one finding by id.
 func (s *Server) getFinding(w http.ResponseWriter, r *http.Request) error {
 	log, err := s.targetLog(r, apikey.Auditor)
 	if err != nil {
 		return err
 	}
-	lk, ok := s.cfg.Entries.(IDLookup)
-	if !ok {
-		return notFound("this server cannot look findings up by id")
-	}
-	id := r.PathValue("id")
-	found, err := lk.LookupIDs(r.Context(), log, []string{id})
+	f, err := s.finding(r.Context(), log, r.PathValue("id"))
 	if err != nil {
 		return err
-	}
-	i, ok := found[id]
-	if !ok {
-		return notFound("no finding %q in log %q", id, log)
-	}
-	es, err := s.cfg.Entries.ReadEntries(r.Context(), log, i, i+1)
-	if err != nil || len(es) != 1 {
-		return fmt.Errorf("reading entry %d of log %q: %v", i, log, err)
-	}
-	e, err := event.ParseEntry(es[0].Body)
-	if err != nil {
-		return err
-	}
-	f, ok := findings.FromEntry(i, e)
-	if !ok {
-		return notFound("entry %q of log %q is not a finding", id, log)
 	}
 	return writeJSON(w, http.StatusOK, f)
 }
+
+// postFindingAction acknowledges, resolves, dismisses or reopens a
+// finding: the transition is an entry of the log. The finding's history
+// is read through the query index, which first catches up with the log.
+func (s *Server) postFindingAction(w http.ResponseWriter, r *http.Request) error {
+	log, err := s.targetLog(r, apikey.Auditor)
+	if err != nil {
+		return err
+	}
+	p, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	var req findings.Request
+	if body, err := readBody(r, maxSmallBody); err != nil {
+		return err
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return badRequest("the body must be a JSON object with note, action_taken, reason, links, suppress_until: %v", err)
+		}
+	}
+	req.Action = r.PathValue("action")
+	if s.cfg.Follower != nil {
+		// Read your writes: earlier transitions must be in the index.
+		head, err := s.cfg.Ledger.Head(r.Context(), log)
+		if err != nil {
+			return err
+		}
+		if head.Size > 0 {
+			if err := s.waitIndex(r.Context(), log, head.Size-1); err != nil {
+				return err
+			}
+		}
+	}
+	f, err := s.finding(r.Context(), log, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ev, err := findings.Transition(f, req, p.KeyID, s.cfg.Clock())
+	if errors.Is(err, findings.ErrTransition) {
+		return &conflictStateError{err.Error()}
+	}
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	e, err := s.cfg.Sealer.Seal(log, ev)
+	if err != nil {
+		return err
+	}
+	ap, err := s.cfg.Ledger.Append(r.Context(), log, []*event.Entry{e})
+	if err != nil {
+		return err
+	}
+	c, _ := findings.ChangeFromEntry(ap.Results[0].Index, mustDecode(e))
+	f.Apply(c)
+	return writeJSON(w, http.StatusOK, f)
+}
+
+// mustDecode returns e as its canonical bytes decode, as readers see it.
+func mustDecode(e *event.Entry) *event.Entry {
+	b, err := e.Canonical()
+	if err != nil {
+		return e
+	}
+	d, err := event.DecodeEntry(b)
+	if err != nil {
+		return e
+	}
+	return d
+}
+
+// conflictStateError is a request that the resource's state does not
+// allow (409).
+type conflictStateError struct{ msg string }
+
+func (e *conflictStateError) Error() string { return e.msg }

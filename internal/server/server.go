@@ -398,6 +398,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /v1/stats", 0, false, s.getStats)
 	handle("GET /v1/findings", 0, false, s.getFindings)
 	handle("GET /v1/findings/{id}", 0, false, s.getFinding)
+	handle("POST /v1/findings/{id}/{action}", maxSmallBody, false, s.postFindingAction)
 	handle("GET /metrics", 0, false, s.getMetrics)
 	handle("GET /healthz", 0, false, s.healthz)
 	handle("GET /readyz", 0, false, s.readyz)
