@@ -114,4 +114,17 @@ func TestAnalysisEndToEnd(t *testing.T) {
 	if r := runBinary(t, nil, "query", "actor.id:(", "--data-dir", dir, "--log", "acme"); r.code == 0 || !strings.Contains(r.stderr, "column") {
 		t.Errorf("query with a syntax error = %s, want a failure naming the column", r)
 	}
+	// A person resolves a finding; resolving it again is refused.
+	id := got[0].ID
+	r = mustRunBinary(t, nil, "findings", "resolve", id, "--taken", "reset the password", "--link", "https://tickets.example/7", "--data-dir", dir, "--log", "acme")
+	if !strings.Contains(r.stdout, "is now resolved") {
+		t.Errorf("findings resolve = %s", r)
+	}
+	if r := runBinary(t, nil, "findings", "resolve", id, "--taken", "again", "--data-dir", dir, "--log", "acme"); r.code == 0 || !strings.Contains(r.stderr, "409") {
+		t.Errorf("resolving twice = %s, want a 409", r)
+	}
+	r = mustRunBinary(t, nil, "findings", "list", "--status", "resolved", "--data-dir", dir, "--log", "acme", "--json")
+	if n := strings.Count(r.stdout, "\n"); n != 1 || !strings.Contains(r.stdout, "reset the password") {
+		t.Errorf("resolved findings = %s", r.stdout)
+	}
 }
