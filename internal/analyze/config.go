@@ -293,7 +293,8 @@ func (v *validator) add(path, format string, args ...any) {
 
 func (v *validator) config(c *Config) {
 	if c.Timezone != "" && c.Timezone != "UTC" {
-		if _, err := time.LoadLocation(c.Timezone); err != nil || strings.HasPrefix(c.Timezone, "/") {
+		// "Local" would be the zone of whichever machine runs the engine.
+		if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "Local" || strings.HasPrefix(c.Timezone, "/") {
 			v.add("timezone", "unknown time zone %q; use an IANA name like \"Europe/Paris\"", c.Timezone)
 		}
 	}

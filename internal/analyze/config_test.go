@@ -99,6 +99,7 @@ var configErrors = []struct {
 	{"detectors:\n  sensitive_action: {types: [IAM.*]}\n", []string{`line 2, column 30 (detectors.sensitive_action.types[0]): type pattern "IAM.*" can never match`}},
 	{"detectors:\n  nope: {}\n", []string{`line 2, column 3 (detectors.nope): unknown key "nope"`}},
 	{"timezone: Mars/Olympus\n", []string{`line 1, column 11 (timezone): unknown time zone "Mars/Olympus"`}},
+	{"timezone: Local\n", []string{`line 1, column 11 (timezone): unknown time zone "Local"`}},
 	{"lateness: 2d\n", []string{`line 1, column 11 (lateness): must be between 0s and 1d, not 2d`}},
 	{"rules:\n  - name: a\n    condition: event.actr.id == \"x\"\n", []string{`line 3, column 16 (rules[0].condition): undefined field 'actr' (at 1:6 of the expression)`}},
 	{"rules:\n  - name: a\n    condition: event.type\n", []string{`line 3, column 16 (rules[0].condition): must be a bool expression, not string`}},

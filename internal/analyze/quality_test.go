@@ -133,6 +133,10 @@ func TestSynthesize(t *testing.T) {
 	if late == 0 {
 		t.Errorf("no entry arrives out of order")
 	}
+	// Tiny tenants have what incidents their people allow.
+	for users := 1; users <= 4; users++ {
+		Synthesize(SynthConfig{Seed: 1, Users: users, Days: 9})
+	}
 }
 
 func labels(events []Labeled) map[uint64]string {
