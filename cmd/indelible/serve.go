@@ -19,15 +19,23 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/analyze"
 	"github.com/a24ba333/indelible/internal/findings"
 	"github.com/a24ba333/indelible/internal/index"
+	"github.com/a24ba333/indelible/internal/integrity"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/server"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
+	"github.com/a24ba333/indelible/verify"
 )
+
+// watchDir holds, in a data directory, the newest checkpoint of each log
+// that the integrity watch verified: a store rolled back behind it is
+// reported.
+const watchDir = "verified"
 
 // bootstrapKeyFile is where serve writes the first admin key of an empty
 // data directory.
@@ -41,6 +49,7 @@ type serveOptions struct {
 	privateTiles        bool
 	shutdownTimeout     time.Duration
 	debugAddr           string
+	verifyEvery         time.Duration
 }
 
 func serveCommand() *command {
@@ -83,6 +92,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 			fs.IntVar(&o.limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "most ingest `requests` served at once; more get 503 with Retry-After")
 			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+			fs.DurationVar(&o.verifyEvery, "verify-every", 10*time.Minute, "pause between the full re-verifications of every log, which catch tampering with the stored data (0: never)")
 			fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `address` (never expose it)")
 			config := fs.String("config", "", "optional config `file` of \"flag-name = value\" lines")
 			return func(ctx context.Context, sio *stdio, args []string) error {
@@ -212,6 +222,25 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		}
 	})
 	defer stopAnalysis()
+	// The integrity watch re-verifies every log, so that tampering with
+	// the stored data raises a critical finding at once.
+	if o.verifyEvery > 0 {
+		nv, err := note.NewVerifier(in.key.Verifier)
+		if err != nil {
+			return err
+		}
+		watcher, err := integrity.New(integrity.Config{
+			Store: in.db, Verifiers: note.VerifierList(nv), Dir: filepath.Join(o.dataDir, watchDir),
+			Origin: func(log string) string { return verify.Origin(in.key.Name(), log) },
+			Record: in.record, Every: o.verifyEvery, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		watchDone := make(chan struct{})
+		go func() { watcher.Run(indexCtx); close(watchDone) }()
+		defer func() { stopIndexer(); <-watchDone }()
+	}
 
 	token, _, err := in.keys.Bootstrap(ctx)
 	if err != nil {
