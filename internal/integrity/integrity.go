@@ -193,7 +193,7 @@ func (w *Watcher) check(ctx context.Context, log string) (*Violation, error) {
 	case err != nil:
 		return nil, fmt.Errorf("integrity: verifying log %q: %w", log, err)
 	case latest == nil && trusted != nil:
-		return &Violation{Log: log, Index: 0, Kind: "rolled back", Detail: fmt.Sprintf("the log is gone, but a checkpoint of size %d was published", trusted.Size)}, nil
+		return &Violation{Log: log, Index: 0, Kind: string(verify.Rollback), Detail: fmt.Sprintf("the log is gone, but a checkpoint of size %d was published", trusted.Size)}, nil
 	case latest == nil:
 		return nil, nil
 	}
