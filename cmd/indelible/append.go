@@ -79,6 +79,7 @@ INDELIBLE_DATA_DIR=./data indelible append --log acme history-2026-10.ndjson > r
 				default:
 					return usageErrorf("append reads one FILE, got %d arguments", len(args))
 				}
+				o.store = common.storeOptions()
 				return appendEvents(ctx, sio, common.logger(), o)
 			}
 		},
@@ -91,6 +92,7 @@ type appendOptions struct {
 	maxWait            time.Duration
 	checkpoint         string
 	input              string
+	store              storeOptions
 }
 
 // result is the line printed for each appended event.
@@ -123,7 +125,7 @@ func appendEvents(ctx context.Context, sio *stdio, logger *slog.Logger, o append
 
 	// The data directory is opened first, so that a mistake there shows
 	// before a long input is read.
-	inst, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait})
+	inst, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait}, o.store)
 	if err != nil {
 		return err
 	}

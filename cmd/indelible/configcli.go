@@ -75,7 +75,7 @@ func (t *target) check() error {
 // local opens the data directory and returns its capture manager, which
 // finds configuration entries through the query index if there is one.
 func (t *target) local(ctx context.Context, common *commonFlags) (*instance, func(), error) {
-	in, err := openInstance(ctx, t.dataDir, defaultInstanceName, common.logger(), ledger.Config{})
+	in, err := openInstance(ctx, t.dataDir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -53,6 +53,11 @@ func (l *stringList) Set(s string) error {
 // commonFlags are the flags every command has.
 type commonFlags struct {
 	level slog.Level
+	// store is the URL of a PostgreSQL store shared by several servers
+	// ("" for the SQLite file of the data directory); migrate lets the
+	// command bring its schema up to date.
+	store   string
+	migrate bool
 
 	// Set by command.run after parsing.
 	stderr           io.Writer
@@ -61,6 +66,8 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.TextVar(&c.level, "log-level", slog.LevelInfo, "least severe `level` of log messages to print: debug, info, warn or error")
+	fs.StringVar(&c.store, "store", "", "`URL` of a PostgreSQL store shared by several servers (postgres://user@host/db);\ndefault: the SQLite file in the data directory")
+	fs.BoolVar(&c.migrate, "migrate", false, "with --store, bring the PostgreSQL schema up to date first (needs a role that may create tables)")
 }
 
 // logger returns the program's logger: text on a terminal, JSON lines

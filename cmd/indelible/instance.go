@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/a24ba333/indelible/event"
@@ -15,6 +17,7 @@ import (
 	"github.com/a24ba333/indelible/internal/seal"
 	"github.com/a24ba333/indelible/internal/signkey"
 	"github.com/a24ba333/indelible/internal/store"
+	"github.com/a24ba333/indelible/internal/store/postgres"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
 )
 
@@ -24,7 +27,7 @@ import (
 // serialises their writes.
 type instance struct {
 	key    *signkey.Key
-	db     *sqlite.DB
+	db     storeDB
 	ledger *ledger.Ledger
 	sealer *seal.Sealer
 	keys   *apikey.Manager
@@ -36,9 +39,52 @@ type instance struct {
 	closeErr  error
 }
 
+// storeDB is what an instance needs of its store: the logs and the API
+// keys (*sqlite.DB or *postgres.DB).
+type storeDB interface {
+	store.Store
+	store.Keys
+}
+
+// storeOptions says which store an instance uses.
+type storeOptions struct {
+	url     string // a PostgreSQL URL, or "" for the SQLite file of the data directory
+	migrate bool   // bring the PostgreSQL schema up to date
+}
+
+func (c *commonFlags) storeOptions() storeOptions { return storeOptions{c.store, c.migrate} }
+
+// openStore opens the store of the data directory dir, or the PostgreSQL
+// store so names.
+func openStore(ctx context.Context, dir string, so storeOptions, logger *slog.Logger) (storeDB, error) {
+	if so.url == "" {
+		if so.migrate {
+			return nil, usageErrorf("--migrate applies to a PostgreSQL --store only")
+		}
+		return sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), Logger: logger})
+	}
+	if !strings.HasPrefix(so.url, "postgres://") && !strings.HasPrefix(so.url, "postgresql://") {
+		return nil, usageErrorf("--store must be a postgres:// URL, not %q", redactURL(so.url))
+	}
+	db, err := postgres.Open(ctx, postgres.Config{URL: so.url, Migrate: so.migrate, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("opening the PostgreSQL store %s: %w", redactURL(so.url), err)
+	}
+	return db, nil
+}
+
+// redactURL leaves a password out of a URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
 // openInstance opens dir, creating its signing key (named name) if it has
-// none.
-func openInstance(ctx context.Context, dir, name string, logger *slog.Logger, lcfg ledger.Config) (*instance, error) {
+// none, with the store so says.
+func openInstance(ctx context.Context, dir, name string, logger *slog.Logger, lcfg ledger.Config, so storeOptions) (*instance, error) {
 	if err := requireDataDir(dir); err != nil {
 		return nil, err
 	}
@@ -53,7 +99,7 @@ func openInstance(ctx context.Context, dir, name string, logger *slog.Logger, lc
 		logger.Info("created checkpoint signing key (no key was present)", "name", key.Name(),
 			"path", filepath.Join(dir, signkey.PrivateFile), "verifier", key.Verifier)
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), Logger: logger})
+	db, err := openStore(ctx, dir, so, logger)
 	if err != nil {
 		return nil, err
 	}

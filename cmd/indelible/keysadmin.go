@@ -63,7 +63,7 @@ indelible keys create --data-dir /var/lib/indelible --instance --role auditor --
 				if err != nil {
 					return usageErrorf("--role: %v", err)
 				}
-				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{})
+				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 				if err != nil {
 					return err
 				}
@@ -97,7 +97,7 @@ creation and revocation times. Tokens are never stored, so never listed.`,
 				if err := noArgs(args); err != nil {
 					return err
 				}
-				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{})
+				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 				if err != nil {
 					return err
 				}
@@ -150,7 +150,7 @@ revocation is recorded in the key's log as an indelible.key.revoked entry.`,
 				if len(args) != 1 {
 					return usageErrorf("want exactly one key id")
 				}
-				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{})
+				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 				if err != nil {
 					return err
 				}

@@ -34,7 +34,7 @@ func (k operatorKeys) Authenticate(ctx context.Context, token string) (apikey.Pr
 // of a server on t.dataDir (the same handlers, so the same answers), as
 // the local operator. It is safe while a server runs on the directory.
 func (t *target) serveLocal(ctx context.Context, common *commonFlags) (func(), error) {
-	in, err := openInstance(ctx, t.dataDir, defaultInstanceName, common.logger(), ledger.Config{})
+	in, err := openInstance(ctx, t.dataDir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 	if err != nil {
 		return nil, err
 	}

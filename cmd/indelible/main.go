@@ -107,6 +107,7 @@ func commands() []*command {
 			"\nReopens a finding that was resolved or dismissed."),
 		rulesApplyCommand(),
 		rulesShowCommand(),
+		migrateCommand(),
 		benchCommand(),
 		versionCommand(),
 	}

@@ -380,7 +380,7 @@ indelible policy history --data-dir ./data --log acme --rule logins-full`,
 				if *log == "" {
 					return usageErrorf("--log is required")
 				}
-				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{})
+				in, err := openInstance(ctx, *dir, defaultInstanceName, common.logger(), ledger.Config{}, common.storeOptions())
 				if err != nil {
 					return err
 				}

@@ -50,6 +50,7 @@ type serveOptions struct {
 	shutdownTimeout     time.Duration
 	debugAddr           string
 	verifyEvery         time.Duration
+	store               storeOptions
 }
 
 func serveCommand() *command {
@@ -104,6 +105,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 						return usageErrorf("--config: %v", err)
 					}
 				}
+				o.store = common.storeOptions()
 				return serve(ctx, sio, common.logger(), o)
 			}
 		},
@@ -163,7 +165,7 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		}
 		hub.Notify(log, start+uint64(len(bodies)))
 	}
-	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit})
+	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit}, o.store)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,7 @@ indelible verify --data-dir ./data --log acme --trusted acme.checkpoint --progre
 				if srv.server != "" {
 					return verifyServer(ctx, sio, common.logger(), o, srv)
 				}
+				o.store = common.storeOptions()
 				return verifyLogs(ctx, sio, common.logger(), o)
 			}
 		},
@@ -99,6 +100,7 @@ type verifyOptions struct {
 	dataDir, log, key, saveTrusted string
 	trusted                        stringList
 	progress                       bool
+	store                          storeOptions
 }
 
 func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOptions) error {
@@ -110,9 +112,10 @@ func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOp
 			return usageErrorf("--log: %v", err)
 		}
 	}
-	dbPath := filepath.Join(o.dataDir, dbFile)
-	if _, err := os.Stat(dbPath); err != nil {
-		return fmt.Errorf("no database to verify: %w", err)
+	if o.store.url == "" {
+		if _, err := os.Stat(filepath.Join(o.dataDir, dbFile)); err != nil {
+			return fmt.Errorf("no database to verify: %w", err)
+		}
 	}
 
 	keyPath := o.key
@@ -143,7 +146,7 @@ func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOp
 		trustedByLog[log] = cps
 	}
 
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: dbPath, Logger: logger})
+	db, err := openStore(ctx, o.dataDir, o.store, logger)
 	if err != nil {
 		return err
 	}

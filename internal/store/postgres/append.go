@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/a24ba333/indelible/internal/store"
+)
+
+const (
+	lockHeadSQL   = "SELECT id, size FROM logs WHERE name = $1 FOR UPDATE"
+	createHeadSQL = "INSERT INTO logs (name, size) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING RETURNING id, size"
+
+	// A tile is replaced only by a wider one: partial tiles grow, and a
+	// full tile never changes. One statement writes all the batch's tiles.
+	upsertTilesSQL = `INSERT INTO tiles (log_id, level, idx, hashes)
+		SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])
+		ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = excluded.hashes
+		WHERE length(excluded.hashes) > length(tiles.hashes)`
+	insertCheckpointSQL = "INSERT INTO checkpoints (log_id, size, note, created_at) VALUES ($1, $2, $3, $4)"
+	updateSizeSQL       = "UPDATE logs SET size = $2 WHERE id = $1"
+)
+
+// entryColumns are the columns that COPY fills, in order.
+var entryColumns = []string{"log_id", "seq", "id", "body"}
+
+// Append implements store.Store. It returns an error without writing
+// anything if b is malformed.
+func (db *DB) Append(ctx context.Context, log string, b store.Batch) error {
+	if err := checkBatch(b); err != nil {
+		return fmt.Errorf("postgres: appending to log %q: %w", log, err)
+	}
+	err := db.withConn(ctx, func(conn *pgx.Conn) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		// After a failed statement, or a canceled ctx (then pgx closes the
+		// connection and the server rolls back), nothing is committed.
+		defer tx.Rollback(ctx)
+		if err := db.append(ctx, tx, log, b); err != nil {
+			return err
+		}
+		// With synchronous_commit=on, COMMIT returns once the WAL is
+		// flushed to disk.
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: appending [%d, %d) to log %q: %w", b.Start, b.Checkpoint.Size, log, err)
+	}
+	return nil
+}
+
+func (db *DB) append(ctx context.Context, tx pgx.Tx, log string, b store.Batch) error {
+	id, size, err := lockHead(ctx, tx, log)
+	if err != nil {
+		return err
+	}
+	if uint64(size) != b.Start {
+		return fmt.Errorf("log size is %d: %w", size, store.ErrConflict)
+	}
+
+	rows := pgx.CopyFromSlice(len(b.Entries), func(i int) ([]any, error) {
+		e := &b.Entries[i]
+		return []any{id, int64(e.Index), e.ID, e.Body}, nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, entryColumns, rows); err != nil {
+		if code, constraint := pgCode(err); code == uniqueViolation && constraint == "entries_id" {
+			return fmt.Errorf("%w: %v", store.ErrDuplicateID, err)
+		}
+		return fmt.Errorf("inserting entries: %w", err)
+	}
+
+	// The rest in one round trip.
+	var q pgx.Batch
+	if tiles := widest(b.Tiles); len(tiles) > 0 {
+		levels := make([]int16, len(tiles))
+		indexes := make([]int64, len(tiles))
+		hashes := make([][]byte, len(tiles))
+		for k, t := range tiles {
+			levels[k], indexes[k], hashes[k] = int16(t.Level), int64(t.Index), t.Hashes
+		}
+		q.Queue(upsertTilesSQL, id, levels, indexes, hashes)
+	}
+	q.Queue(insertCheckpointSQL, id, int64(b.Checkpoint.Size), b.Checkpoint.Note, db.now())
+	q.Queue(updateSizeSQL, id, int64(b.Checkpoint.Size))
+	if err := tx.SendBatch(ctx, &q).Close(); err != nil {
+		return fmt.Errorf("writing tiles, checkpoint and size: %w", err)
+	}
+	return nil
+}
+
+// widest returns tiles with only the first of the widest tiles of each
+// (Level, Index): what writing them one by one would leave. One INSERT ...
+// ON CONFLICT statement may not touch a row twice.
+func widest(tiles []store.Tile) []store.Tile {
+	type key struct {
+		level uint8
+		index uint64
+	}
+	at := make(map[key]int, len(tiles))
+	out := make([]store.Tile, 0, len(tiles))
+	for _, t := range tiles {
+		k := key{t.Level, t.Index}
+		i, ok := at[k]
+		switch {
+		case !ok:
+			at[k] = len(out)
+			out = append(out, t)
+		case t.Width() > out[i].Width():
+			out[i] = t
+		}
+	}
+	return out
+}
+
+// lockHead locks the head row of log until the end of tx, creating it if
+// the log is new, and returns the log's id and size.
+func lockHead(ctx context.Context, tx pgx.Tx, log string) (id, size int64, err error) {
+	err = tx.QueryRow(ctx, lockHeadSQL, log).Scan(&id, &size)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("locking log head: %w", err)
+		}
+		return id, size, nil
+	}
+	// A new log. If another transaction inserts the same name first, the
+	// INSERT waits for it to end, then does nothing if it committed: the
+	// row is then there to lock.
+	err = tx.QueryRow(ctx, createHeadSQL, log).Scan(&id, &size)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, lockHeadSQL, log).Scan(&id, &size)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("creating log head: %w", err)
+	}
+	return id, size, nil
+}
+
+// checkBatch checks the batch's internal consistency.
+func checkBatch(b store.Batch) error {
+	if len(b.Entries) == 0 {
+		return errors.New("batch has no entries")
+	}
+	if b.Start > 1<<63-1-uint64(len(b.Entries)) {
+		return fmt.Errorf("batch start %d is too large: a log holds at most 2^63-1 entries", b.Start)
+	}
+	for k, e := range b.Entries {
+		if e.Index != b.Start+uint64(k) {
+			return fmt.Errorf("entry %d of batch starting at %d has index %d", k, b.Start, e.Index)
+		}
+	}
+	if end := b.Start + uint64(len(b.Entries)); b.Checkpoint.Size != end {
+		return fmt.Errorf("checkpoint size %d, want %d", b.Checkpoint.Size, end)
+	}
+	for _, t := range b.Tiles {
+		if t.Index > 1<<63-1 {
+			return fmt.Errorf("tile index %d is too large", t.Index)
+		}
+		if len(t.Hashes) == 0 || len(t.Hashes)%store.HashSize != 0 || t.Width() > store.TileWidth {
+			return fmt.Errorf("tile %d/%d is %d bytes long", t.Level, t.Index, len(t.Hashes))
+		}
+	}
+	return nil
+}
