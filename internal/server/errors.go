@@ -15,6 +15,7 @@ import (
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/policy"
 	"github.com/a24ba333/indelible/internal/schema"
+	"github.com/a24ba333/indelible/internal/store"
 )
 
 // Errors that handlers return for writeError to map. Messages are shown
@@ -190,6 +191,7 @@ func classify(err error) (int, errorBody) {
 		errors.Is(err, ledger.ErrBadRange), errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound, body
 	case errors.Is(err, errOverloaded), errors.Is(err, ledger.ErrClosed), errors.Is(err, errNotReady),
+		errors.Is(err, store.ErrConflict), // other nodes kept appending to the log: retry
 		errors.Is(err, errIndexDisabled), errors.Is(err, errIndexLags):
 		return http.StatusServiceUnavailable, body
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
