@@ -3,10 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/a24ba333/indelible/internal/respond"
 )
 
 // burst returns n failed logins of actor from ip, a second apart from t.
@@ -126,5 +131,75 @@ func TestAnalysisEndToEnd(t *testing.T) {
 	r = mustRunBinary(t, nil, "findings", "list", "--status", "resolved", "--data-dir", dir, "--log", "acme", "--json")
 	if n := strings.Count(r.stdout, "\n"); n != 1 || !strings.Contains(r.stdout, "reset the password") {
 		t.Errorf("resolved findings = %s", r.stdout)
+	}
+}
+
+// TestAlertWebhook: a finding reaches a webhook with a valid signature,
+// and the delivery shows on the finding.
+func TestAlertWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	secret := "a-webhook-secret-of-some-length"
+	got := make(chan []byte, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := respond.VerifySignature([]byte(secret), r.Header.Get(respond.HeaderTimestamp), r.Header.Get(respond.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+			t.Errorf("webhook signature: %v", err)
+			w.WriteHeader(400)
+			return
+		}
+		got <- body
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	cfg := writeFile(t, t.TempDir(), "alerts.yaml", fmt.Sprintf(`sinks:
+  - name: soc
+    type: webhook
+    url: %s/hook
+    secret_env: TEST_HOOK_SECRET
+routes:
+  - match: {severity: [high, critical]}
+    sinks: [soc]
+`, hook.URL))
+	t.Setenv("TEST_HOOK_SECRET", secret)
+	srv := startServer(t, dir, "--alerts", cfg)
+	admin := strings.TrimSpace(readFileT(t, filepath.Join(dir, bootstrapKeyFile)))
+	srv.ingest(admin, "acme", burst("mallory@example.com", "198.51.100.66", time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC), 12))
+	var msg struct {
+		Type    string `json:"type"`
+		Log     string `json:"log"`
+		Finding struct {
+			ID       string `json:"id"`
+			Rule     string `json:"rule"`
+			Severity string `json:"severity"`
+		} `json:"finding"`
+	}
+	// The first calls may be about the bootstrap key (a sensitive action in
+	// _system); wait for the burst's.
+	timeout := time.After(20 * time.Second)
+	for msg.Log != "acme" {
+		select {
+		case body := <-got:
+			if err := json.Unmarshal(body, &msg); err != nil {
+				t.Fatalf("webhook body %s: %v", body, err)
+			}
+		case <-timeout:
+			t.Fatalf("no webhook call about acme 20s after the burst\n%s", srv.stderr)
+		}
+	}
+	if msg.Type != "finding.opened" || msg.Finding.Rule != "failure-burst" || msg.Finding.Severity != "high" {
+		t.Errorf("webhook message %+v, want a high failure-burst finding", msg)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := mustRunBinary(t, nil, "findings", "list", "--server", srv.url, "--key", admin, "--log", "acme", "--json")
+		if strings.Contains(r.stdout, `"outcome":"delivered"`) && strings.Contains(r.stdout, `"sink":"soc"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery does not show on the finding: %s", r.stdout)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -58,7 +58,7 @@ indelible bench --server http://127.0.0.1:8080 --api-key $WRITER_KEY --concurren
 indelible bench --server http://127.0.0.1:8080 --log bench --single --concurrency 64 --duration 10s --json`,
 		setup: func(fs *flag.FlagSet, common *commonFlags) func(context.Context, *stdio, []string) error {
 			var o benchOptions
-			fs.StringVar(&o.server, "server", "", "base `URL` of the server")
+			fs.StringVar(&o.server, "server", "", "base `URL` of the server; several nodes of one store comma-separated")
 			fs.StringVar(&o.apiKey, "api-key", "", "writer API `key`")
 			fs.StringVar(&o.log, "log", "", "log `name` to append to (needed with an instance-wide key; sent as ?log=)")
 			fs.IntVar(&o.concurrency, "concurrency", 4, "`number` of workers, each with one request in flight")
@@ -115,14 +115,19 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 	if o.single {
 		o.batch = 1
 	}
-	u, err := url.Parse(strings.TrimSuffix(o.server, "/") + "/v1/events")
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErrorf("--server %q: want an http:// or https:// URL", o.server)
+	// Several servers (nodes on one shared store), comma-separated: each
+	// worker sends to one of them, in turn.
+	var targets []string
+	for _, srv := range strings.Split(o.server, ",") {
+		u, err := url.Parse(strings.TrimSuffix(strings.TrimSpace(srv), "/") + "/v1/events")
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrorf("--server %q: want an http:// or https:// URL (or several, comma-separated)", srv)
+		}
+		if o.log != "" {
+			u.RawQuery = url.Values{"log": {o.log}}.Encode()
+		}
+		targets = append(targets, u.String())
 	}
-	if o.log != "" {
-		u.RawQuery = url.Values{"log": {o.log}}.Encode()
-	}
-	target := u.String()
 	hc := &http.Client{
 		Timeout: o.timeout,
 		Transport: &http.Transport{
@@ -149,6 +154,7 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 		w := &benchWorker{statuses: map[string]int{}}
 		workers[i] = w
 		gen := newEventGen(uint64(time.Now().UnixNano()), uint64(i))
+		target := targets[i%len(targets)]
 		wg.Go(func() {
 			for runCtx.Err() == nil && left.Add(-1) >= 0 {
 				body := gen.body(o.batch, o.single)

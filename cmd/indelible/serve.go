@@ -51,6 +51,7 @@ type serveOptions struct {
 	debugAddr           string
 	verifyEvery         time.Duration
 	store               storeOptions
+	alerts              string
 }
 
 func serveCommand() *command {
@@ -93,6 +94,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 			fs.IntVar(&o.limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "most ingest `requests` served at once; more get 503 with Retry-After")
 			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+			fs.StringVar(&o.alerts, "alerts", "", "alert configuration `file` (YAML: sinks and routes; default: findings go to the log)")
 			fs.DurationVar(&o.verifyEvery, "verify-every", 10*time.Minute, "pause between the full re-verifications of every log, which catch tampering with the stored data (0: never)")
 			fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `address` (never expose it)")
 			config := fs.String("config", "", "optional config `file` of \"flag-name = value\" lines")
@@ -182,13 +184,29 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if err := in.withIndex(ix, logger); err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// New findings go to the alert sinks; the outcome of each delivery is
+	// recorded on the finding.
+	alerts, err := newAlerter(o.alerts, in.key.Name(), logger, reg, in.record)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		alerts.close(ctx)
+	}()
 	// The detectors follow the committed entries and record findings.
 	runner, err = findings.NewRunner(findings.RunnerConfig{
 		Entries: in.db,
 		States:  fileStates{filepath.Join(o.dataDir, analysisDir)},
 		Record: func(ctx context.Context, log string, evs []*event.Event) error {
-			_, err := in.recordAll(ctx, log, evs)
-			return err
+			if _, err := in.recordAll(ctx, log, evs); err != nil {
+				return err
+			}
+			alerts.send(log, evs)
+			return nil
 		},
 		Config: func(ctx context.Context, log string) (*analyze.Config, string, error) {
 			st, err := in.capture.State(ctx, log)
@@ -234,7 +252,14 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		watcher, err := integrity.New(integrity.Config{
 			Store: in.db, Verifiers: note.VerifierList(nv), Dir: filepath.Join(o.dataDir, watchDir),
 			Origin: func(log string) string { return verify.Origin(in.key.Name(), log) },
-			Record: in.record, Every: o.verifyEvery, Logger: logger,
+			Record: func(ctx context.Context, log string, ev *event.Event) error {
+				if err := in.record(ctx, log, ev); err != nil {
+					return err
+				}
+				alerts.send(log, []*event.Event{ev})
+				return nil
+			},
+			Every: o.verifyEvery, Logger: logger,
 		})
 		if err != nil {
 			return err
@@ -256,9 +281,7 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		logger.Info("created a bootstrap admin API key (instance-wide); create your own keys with it, then delete the file", "path", keyPath)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		lagCollector{runner})
+	reg.MustRegister(lagCollector{runner})
 	srv, err := server.New(server.Config{
 		Ledger:       in.ledger,
 		Entries:      in.db,

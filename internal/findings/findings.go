@@ -49,8 +49,44 @@ type Finding struct {
 	Index    uint64     `json:"index"`
 	Evidence []Evidence `json:"evidence"`
 	Config   string     `json:"config,omitempty"`
+	// Project and Environment are those of the triggering entry, for
+	// routing alerts.
+	Project     string `json:"project,omitempty"`
+	Environment string `json:"environment,omitempty"`
 	// History is what people did about it, oldest first.
 	History []Change `json:"history,omitempty"`
+	// Deliveries are the outcomes of its alerts, one per sink.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
+}
+
+// TypeAlerted records the final outcome of a finding's alert to one sink.
+const TypeAlerted = "indelible.finding.alerted"
+
+// Delivery is the final outcome of an alert to one sink.
+type Delivery struct {
+	Sink    string    `json:"sink"`
+	Outcome string    `json:"outcome"` // "delivered" or "dead-letter"
+	Tries   int       `json:"tries"`
+	Error   string    `json:"error,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// AlertedEvent returns the entry event that records the outcome of the
+// alert of finding id (in the same log) to sink.
+func AlertedEvent(id string, d Delivery) *event.Event {
+	data := map[string]any{"finding": id, "sink": d.Sink, "outcome": d.Outcome, "tries": d.Tries}
+	if d.Error != "" {
+		data["error"] = d.Error
+	}
+	outcome := event.OutcomeSuccess
+	if d.Outcome != "delivered" {
+		outcome = event.OutcomeFailure
+	}
+	return &event.Event{
+		Time: d.Time.UTC(), Type: TypeAlerted, Outcome: outcome,
+		Actor:    event.Actor{ID: "indelible/respond", Type: "system"},
+		Resource: &event.Resource{Type: "finding", ID: id}, Source: "indelible", Data: data,
+	}
 }
 
 // Evidence is an entry that a finding rests on.
@@ -103,16 +139,20 @@ func FromEntry(index uint64, e *event.Entry) (Finding, bool) {
 	d := e.Data
 	f := Finding{
 		ID: e.ID, Log: e.Log, Status: StatusOpen, OpenedAt: e.Time, Index: index,
+		Project: e.Project, Environment: e.Environment,
 		Rule: str(d, "rule"), Detector: str(d, "detector"), Severity: str(d, "severity"),
 		GroupKey: str(d, "group_key"), Summary: str(d, "summary"), Config: str(d, "config"),
 		Evidence: []Evidence{},
 	}
 	if l, ok := d["evidence"].([]any); ok {
 		for _, v := range l {
-			if n, ok := v.(interface{ Int64() (int64, error) }); ok {
+			switch n := v.(type) {
+			case interface{ Int64() (int64, error) }:
 				if i, err := n.Int64(); err == nil && i >= 0 {
 					f.Evidence = append(f.Evidence, Evidence{Log: e.Log, Index: uint64(i)})
 				}
+			case uint64: // an event not yet sealed
+				f.Evidence = append(f.Evidence, Evidence{Log: e.Log, Index: n})
 			}
 		}
 	}

@@ -106,8 +106,20 @@ func Fold(ctx context.Context, ix Index, rd Reader, f *Finding) error {
 		if err != nil {
 			return fmt.Errorf("findings: entry %d: %w", i, err)
 		}
-		if c, ok := ChangeFromEntry(i, e); ok && str(e.Data, "finding") == f.ID {
+		if str(e.Data, "finding") != f.ID {
+			continue
+		}
+		if c, ok := ChangeFromEntry(i, e); ok {
 			f.Apply(c)
+		}
+		if e.Type == TypeAlerted {
+			tries, _ := e.Data["tries"].(interface{ Int64() (int64, error) })
+			var n int64
+			if tries != nil {
+				n, _ = tries.Int64()
+			}
+			f.Deliveries = append(f.Deliveries, Delivery{Sink: str(e.Data, "sink"), Outcome: str(e.Data, "outcome"),
+				Tries: int(n), Error: str(e.Data, "error"), Time: e.Time})
 		}
 	}
 	return nil

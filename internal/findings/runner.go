@@ -280,6 +280,7 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 				delete(lr.suppress, k)
 			}
 			ev := Event(log, se.Index, f, lr.config)
+			ev.Project, ev.Environment = e.Project, e.Environment
 			lr.open[k] = ev.ID
 			evs = append(evs, ev)
 		}
