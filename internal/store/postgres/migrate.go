@@ -72,9 +72,16 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // applied only once it holds it. Migrate refuses a database whose version
 // is newer than this program's.
 func (db *DB) Migrate(ctx context.Context) error {
+	if err := db.migrate(ctx); err != nil {
+		return fmt.Errorf("postgres: migrating %s: %w", db.where, err)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return err
 	}
 	return db.withConn(ctx, func(conn *pgx.Conn) error {
 		err := db.inLockedTx(ctx, conn, func(tx pgx.Tx) error {
@@ -87,7 +94,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: creating schema_migrations: %w", err)
+			return fmt.Errorf("creating schema_migrations: %w", err)
 		}
 		for _, m := range ms {
 			var applied bool
@@ -113,7 +120,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 			if applied {
 				db.logger.Info("applied migration", "version", m.version, "name", m.name, "took", time.Since(start).Round(time.Millisecond))
@@ -145,7 +152,7 @@ func (db *DB) inLockedTx(ctx context.Context, conn *pgx.Conn, fn func(pgx.Tx) er
 func (db *DB) checkVersion(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return err
 	}
 	return db.withConn(ctx, func(conn *pgx.Conn) error {
 		have, err := version(ctx, conn)

@@ -22,17 +22,32 @@
 // table (SELECT ... FOR UPDATE, creating the row first if the log is new),
 // compares the log's size with the batch's start, and returns
 // store.ErrConflict without writing anything if they differ. Otherwise it
-// copies the entries in (COPY), writes the tiles and the checkpoint,
-// updates the size and commits. Appends to one log, from any number of
-// nodes, are serialised by the row lock, so two nodes never fork a tree;
-// appends to different logs lock different rows and run in parallel.
+// inserts the entries, writes the tiles and the checkpoint and updates the
+// size, all in one pipelined round trip, and commits. An entry id already
+// in the log violates the unique constraint entries_id: the transaction
+// rolls back and Append returns store.ErrDuplicateID. Appends to one log,
+// from any number of nodes, are serialised by the row lock, so two nodes
+// never fork a tree; appends to different logs lock different rows and run
+// in parallel.
 //
 // # Durability
 //
 // COMMIT returns once the transaction's WAL records are flushed to disk
 // (synchronous_commit=on, PostgreSQL's default, or a stronger setting that
 // also waits for replicas), so a batch is durable when Append returns nil.
-// Open refuses a connection whose synchronous_commit is off.
+// Open refuses a connection whose synchronous_commit is off. As with any
+// client-server database, a connection lost while COMMIT is in flight
+// leaves the outcome unknown to the caller: Append then returns an error
+// although the batch may have been committed. Reloading the head tells,
+// and the entries' ids make a retry safe: sequenced again after a batch
+// that did commit, it fails with store.ErrDuplicateID.
+//
+// # Connections
+//
+// A DB keeps at most Config.MaxConns connections (pool.go), each with the
+// configured search_path. No method holds a connection while it calls a
+// caller's function: scans read a chunk of rows, give the connection back,
+// then hand the rows over.
 //
 // # Defence in depth
 //
@@ -61,7 +76,9 @@ import (
 // Config configures Open.
 type Config struct {
 	// URL is the database's connection string, postgres://user@host/db?...
-	// (or any form pgx accepts, including key=value pairs).
+	// or any form that pgx.ParseConfig accepts, with its parameters: for
+	// example default_query_exec_mode=exec behind a connection pooler in
+	// transaction mode, which cannot keep prepared statements.
 	URL string
 	// Schema, if set, is the PostgreSQL schema that holds the tables: the
 	// search_path of every connection. Migrate creates it if it is
@@ -87,6 +104,7 @@ type Config struct {
 // not changed afterwards.
 type DB struct {
 	pool      *pool
+	where     string // the database and schema, for errors and logs
 	cfgSchema string // Config.Schema
 	schema    string // the schema holding the tables, as current_schema() names it
 	logger    *slog.Logger
@@ -150,6 +168,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Schema != "" {
 		where += " schema " + cfg.Schema
 	}
+	db.where = where
 	db.logger = db.logger.With("database", where)
 	if err := db.open(ctx, cfg.Migrate); err != nil {
 		db.Close()
@@ -160,7 +179,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 func (db *DB) open(ctx context.Context, migrate bool) error {
 	if migrate {
-		if err := db.Migrate(ctx); err != nil {
+		if err := db.migrate(ctx); err != nil {
 			return err
 		}
 	} else if err := db.checkVersion(ctx); err != nil {

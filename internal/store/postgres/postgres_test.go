@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,6 +152,7 @@ func (w tLog) Write(p []byte) (int, error) {
 }
 
 func TestStore(t *testing.T) {
+	testURL(t) // skip the whole suite at once
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
@@ -159,6 +161,7 @@ func TestStoreSmallChunks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
+	testURL(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		db := open(t)
 		db.scanChunk = 7
@@ -167,6 +170,7 @@ func TestStoreSmallChunks(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	testURL(t)
 	storetest.RunKeys(t, func(t *testing.T) store.Keys {
 		db := open(t)
 		t.Cleanup(func() { db.Close() })
@@ -463,6 +467,8 @@ func TestSchemaVersion(t *testing.T) {
 	_, err := Open(ctx, Config{URL: testURL(t), Schema: schema})
 	if err == nil || !strings.Contains(err.Error(), "run indelible migrate") {
 		t.Errorf("Open(no tables) = %v, want an error saying to run indelible migrate", err)
+	} else {
+		t.Logf("Open(no tables) = %v", err)
 	}
 
 	db := openIn(t, schema, true)
@@ -470,6 +476,9 @@ func TestSchemaVersion(t *testing.T) {
 	db = openIn(t, schema, false) // up to date
 	db.Close()
 	db = openIn(t, schema, true) // migrating again does nothing
+	if err := db.Migrate(ctx); err != nil {
+		t.Errorf("Migrate(up to date) = %v", err)
+	}
 	db.Close()
 
 	// A database migrated by a newer program.
@@ -601,5 +610,65 @@ func TestGrantsDoc(t *testing.T) {
 	want := grants("indelible", "indelible_server")
 	if !strings.Contains(string(doc), want) {
 		t.Errorf("GRANTS.md does not contain the statements of grants(%q, %q):\n%s", "indelible", "indelible_server", want)
+	}
+}
+
+func TestEntryChunks(t *testing.T) {
+	entries := make([]store.Entry, 10)
+	for i := range entries {
+		entries[i].Body = make([]byte, 10*(i+1)) // 10, 20, ..., 100 bytes
+	}
+	tests := []struct {
+		rows, bytes int
+		want        []int
+	}{
+		{100, 1000, []int{10}},
+		{4, 1000, []int{4, 4, 2}},
+		{100, 100, []int{4, 1, 1, 1, 1, 1, 1}},
+		{100, 5, []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}, // bodies larger than the limit go one by one
+		{3, 150, []int{3, 3, 2, 1, 1}},
+	}
+	for _, tt := range tests {
+		var got []int
+		next := 0
+		for chunk := range entryChunks(entries, tt.rows, tt.bytes) {
+			if &chunk[0] != &entries[next] {
+				t.Errorf("entryChunks(%d, %d): chunk starts at the wrong entry", tt.rows, tt.bytes)
+			}
+			next += len(chunk)
+			got = append(got, len(chunk))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("entryChunks(%d, %d) = chunks of %v, want %v", tt.rows, tt.bytes, got, tt.want)
+		}
+	}
+}
+
+// TestBigBatch appends a batch that takes several INSERT statements.
+func TestBigBatch(t *testing.T) {
+	db := open(t)
+	defer db.Close()
+	ctx := t.Context()
+	const n = 2*insertRows + 345
+	b := batch("id", 0, n)
+	b.Entries[n-1].ID = b.Entries[3].ID // a duplicate in the last statement
+	if err := db.Append(ctx, "a", b); !errors.Is(err, store.ErrDuplicateID) {
+		t.Fatalf("Append(duplicate in the last chunk) = %v, want ErrDuplicateID", err)
+	}
+	if head, err := db.Head(ctx, "a"); err != nil || head.Size != 0 {
+		t.Fatalf("Head after failed Append = %d, %v; want 0", head.Size, err)
+	}
+	b = batch("id", 0, n)
+	if err := db.Append(ctx, "a", b); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	got, err := db.ReadEntries(ctx, "a", 0, math.MaxUint64)
+	if err != nil || len(got) != n {
+		t.Fatalf("ReadEntries = %d entries, %v; want %d", len(got), err, n)
+	}
+	for i, e := range got {
+		if w := b.Entries[i]; e.Index != w.Index || e.ID != w.ID || !bytes.Equal(e.Body, w.Body) {
+			t.Fatalf("entry %d = {%d %q %q}, want {%d %q %q}", i, e.Index, e.ID, e.Body, w.Index, w.ID, w.Body)
+		}
 	}
 }
