@@ -69,6 +69,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/a24ba333/indelible/internal/store"
 )
@@ -103,7 +104,7 @@ type Config struct {
 // Its methods are safe for concurrent use. Its fields are set by Open and
 // not changed afterwards.
 type DB struct {
-	pool      *pool
+	pool      *pgxpool.Pool
 	where     string // the database and schema, for errors and logs
 	cfgSchema string // Config.Schema
 	schema    string // the schema holding the tables, as current_schema() names it
@@ -136,10 +137,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.MaxConns < 0 {
 		return nil, fmt.Errorf("postgres: Config.MaxConns is %d", cfg.MaxConns)
 	}
-	pc, err := pgx.ParseConfig(cfg.URL)
+	poolCfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing Config.URL: %w", err)
 	}
+	pc := poolCfg.ConnConfig
 	if cfg.Schema != "" {
 		pc.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	}
@@ -150,8 +152,18 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if maxConns == 0 {
 		maxConns = max(4, runtime.NumCPU())
 	}
+	poolCfg.MaxConns = int32(maxConns)
+	// A connection idle for a while is checked with a round trip before it
+	// is lent, so that one the server or a firewall dropped is replaced
+	// instead of failing the caller's query.
+	poolCfg.MaxConnIdleTime = 5 * time.Minute
+	poolCfg.HealthCheckPeriod = 30 * time.Second
+	p, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	db := &DB{
-		pool:      newPool(pc, maxConns),
+		pool:      p,
 		cfgSchema: cfg.Schema,
 		logger:    cfg.Logger,
 		now:       cfg.Now,
@@ -185,11 +197,12 @@ func (db *DB) open(ctx context.Context, migrate bool) error {
 	} else if err := db.checkVersion(ctx); err != nil {
 		return err
 	}
-	conn, err := db.pool.acquire(ctx)
+	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.pool.release(conn)
+	defer pc.Release()
+	conn := pc.Conn()
 	var syncCommit string
 	var schema *string
 	if err := conn.QueryRow(ctx, "SELECT current_setting('synchronous_commit'), current_schema()").Scan(&syncCommit, &schema); err != nil {
@@ -207,18 +220,20 @@ func (db *DB) open(ctx context.Context, migrate bool) error {
 
 // Close closes the connections, after waiting for the queries in flight.
 func (db *DB) Close() error {
-	db.pool.close()
+	db.pool.Close()
 	return nil
 }
 
-// withConn runs fn on a connection of the pool.
+// withConn runs fn on a connection of the pool. A connection returned in
+// the middle of a transaction or broken is closed by the pool, not lent
+// again.
 func (db *DB) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
-	conn, err := db.pool.acquire(ctx)
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.pool.release(conn)
-	return fn(conn)
+	defer c.Release()
+	return fn(c.Conn())
 }
 
 // toInt64 converts a size or index to a bigint, saturating: no stored
