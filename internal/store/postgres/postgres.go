@@ -44,7 +44,7 @@
 //
 // # Connections
 //
-// A DB keeps at most Config.MaxConns connections (pool.go), each with the
+// A DB keeps at most Config.MaxConns connections (a pgxpool.Pool), each with the
 // configured search_path. No method holds a connection while it calls a
 // caller's function: scans read a chunk of rows, give the connection back,
 // then hand the rows over.
