@@ -20,6 +20,7 @@ import (
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/store"
+	"github.com/a24ba333/indelible/internal/store/postgres"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
 	"github.com/a24ba333/indelible/verify"
 )
@@ -138,7 +139,14 @@ func bigLog(b *testing.B, n int) (store.Store, note.Signer) {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("log-%d.db", n))
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	var st store.Store
+	if url := os.Getenv("INDELIBLE_BENCH_POSTGRES"); url != "" {
+		// The same fixture in PostgreSQL, in a schema of its own.
+		path = fmt.Sprintf("schema indelible_bench_%d of %s", n, url)
+		st, err = postgres.Open(ctx, postgres.Config{URL: url, Schema: fmt.Sprintf("indelible_bench_%d", n), Migrate: true})
+	} else {
+		st, err = sqlite.Open(ctx, sqlite.Config{Path: path})
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
