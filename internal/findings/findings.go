@@ -57,6 +57,18 @@ type Finding struct {
 	History []Change `json:"history,omitempty"`
 	// Deliveries are the outcomes of its alerts, one per sink.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// Verdicts are the check-backs after its resolutions.
+	Verdicts []Verdict `json:"verdicts,omitempty"`
+}
+
+// Verdict is the check-back of a resolution: did the action work?
+type Verdict struct {
+	Verdict string    `json:"verdict"` // effective, recurred or inconclusive
+	Time    time.Time `json:"time"`    // event time
+	// ActivityAfter counts the group's events between the resolution and
+	// the verdict.
+	ActivityAfter int      `json:"activity_after"`
+	Evidence      []uint64 `json:"evidence,omitempty"` // of a recurrence
 }
 
 // TypeAlerted records the final outcome of a finding's alert to one sink.

@@ -112,6 +112,17 @@ func Fold(ctx context.Context, ix Index, rd Reader, f *Finding) error {
 		if c, ok := ChangeFromEntry(i, e); ok {
 			f.Apply(c)
 		}
+		if e.Type == TypeVerdict {
+			v := Verdict{Verdict: str(e.Data, "verdict"), Time: e.Time, ActivityAfter: intOf(e.Data["activity_after"])}
+			if l, ok := e.Data["evidence"].([]any); ok {
+				for _, x := range l {
+					if n := intOf(x); n >= 0 {
+						v.Evidence = append(v.Evidence, uint64(n))
+					}
+				}
+			}
+			f.Verdicts = append(f.Verdicts, v)
+		}
 		if e.Type == TypeAlerted {
 			tries, _ := e.Data["tries"].(interface{ Int64() (int64, error) })
 			var n int64
@@ -123,4 +134,13 @@ func Fold(ctx context.Context, ix Index, rd Reader, f *Finding) error {
 		}
 	}
 	return nil
+}
+
+// intOf returns a JSON number as an int (0 for anything else).
+func intOf(v any) int {
+	if n, ok := v.(interface{ Int64() (int64, error) }); ok {
+		i, _ := n.Int64()
+		return int(i)
+	}
+	return 0
 }

@@ -2,6 +2,8 @@ package findings
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +52,12 @@ type RunnerConfig struct {
 	// Poll is how often the logs are checked for new entries without a
 	// Notify (default 500ms).
 	Poll time.Duration
+	// FollowUp is how long, in event time, a resolved finding is watched
+	// before its verdict (default 7 days): if its rule raises again for
+	// the same group meanwhile, the finding reopens ("recurred");
+	// otherwise it is "effective", or "inconclusive" when the group showed
+	// no activity at all after the resolution.
+	FollowUp time.Duration
 	// SaveEvery is how often a log's state is saved while it is being
 	// analysed (default 5s), and when Run stops. A crash loses at most
 	// that much progress, which is redone: the findings it raises again
@@ -77,9 +85,14 @@ type logRun struct {
 	// suppress holds the dismissals with a suppression: rule + "\x00" +
 	// group key -> until (event time).
 	suppress map[string]time.Time
-	pending  uint64    // newest head seen, for the lag
-	saved    time.Time // when the state was last saved
-	dirty    bool      // analysed past the saved state
+	// checks are the resolved findings being followed up, by rule +
+	// "\x00" + group key.
+	checks map[string]*check
+	// clock is the newest event time analysed (the log's clock).
+	clock   time.Time
+	pending uint64    // newest head seen, for the lag
+	saved   time.Time // when the state was last saved
+	dirty   bool      // analysed past the saved state
 }
 
 // saved is a log's analysis state as States keeps it.
@@ -90,6 +103,18 @@ type saved struct {
 	Open   map[string]string `json:"open"`
 	// Suppress is logRun.suppress.
 	Suppress map[string]time.Time `json:"suppress,omitempty"`
+	Checks   map[string]*check    `json:"checks,omitempty"`
+	Clock    time.Time            `json:"clock,omitzero"`
+}
+
+// check is a resolved finding under follow-up.
+type check struct {
+	Finding  string    `json:"finding"`
+	Resolved time.Time `json:"resolved"` // the log's clock when it was resolved
+	Due      time.Time `json:"due"`
+	// Activity counts the group's events since the resolution (for
+	// actor: and ip: groups; the log's events otherwise).
+	Activity int `json:"activity"`
 }
 
 // NewRunner returns a Runner.
@@ -105,6 +130,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.SaveEvery <= 0 {
 		cfg.SaveEvery = 5 * time.Second
+	}
+	if cfg.FollowUp <= 0 {
+		cfg.FollowUp = 7 * 24 * time.Hour
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -189,7 +217,7 @@ func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = saved{Cursor: lr.cursor, Engine: snap, Open: lr.open, Suppress: lr.suppress}
+		s = saved{Cursor: lr.cursor, Engine: snap, Open: lr.open, Suppress: lr.suppress, Checks: lr.checks, Clock: lr.clock}
 	} else {
 		b, err := r.cfg.States.Load(log)
 		if err != nil {
@@ -216,7 +244,10 @@ func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
 	if s.Suppress == nil {
 		s.Suppress = map[string]time.Time{}
 	}
-	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open, suppress: s.Suppress}
+	if s.Checks == nil {
+		s.Checks = map[string]*check{}
+	}
+	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open, suppress: s.Suppress, checks: s.Checks, clock: s.Clock}
 	r.mu.Lock()
 	r.logs[log] = lr
 	r.mu.Unlock()
@@ -258,7 +289,7 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 		if strings.HasPrefix(t, Prefix) {
 			// Not analysed; but what people did re-arms or silences rules.
 			if t != TypeOpened {
-				if err := lr.follow(se); err != nil {
+				if err := lr.follow(se, r.cfg.FollowUp); err != nil {
 					return false, err
 				}
 			}
@@ -268,10 +299,29 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("entry %d: %w", se.Index, err)
 		}
+		if e.Category() != event.ReservedCategory {
+			if e.Time.After(lr.clock) {
+				lr.clock = e.Time.UTC()
+			}
+			for k, c := range lr.checks {
+				if groupMatches(k, e) {
+					c.Activity++
+				}
+			}
+			evs = append(evs, lr.verdictsDue(log)...)
+		}
 		for _, f := range lr.engine.Observe(se.Index, e) {
 			k := f.Rule + "\x00" + f.GroupKey
 			if _, open := lr.open[k]; open {
 				continue // deduplicated while open
+			}
+			if c, ok := lr.checks[k]; ok {
+				// The pattern came back after the resolution: the finding
+				// reopens, linked to the new evidence.
+				evs = append(evs, recurred(log, c, se.Index, f, lr.clock)...)
+				lr.open[k] = c.Finding
+				delete(lr.checks, k)
+				continue
 			}
 			if until, ok := lr.suppress[k]; ok {
 				if f.Time.Before(until) {
@@ -316,7 +366,8 @@ func (r *Runner) save(log string, lr *logRun) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(saved{Cursor: lr.cursor, Config: lr.config, Engine: snap, Open: lr.open, Suppress: lr.suppress})
+	b, err := json.Marshal(saved{Cursor: lr.cursor, Config: lr.config, Engine: snap, Open: lr.open, Suppress: lr.suppress,
+		Checks: lr.checks, Clock: lr.clock})
 	if err != nil {
 		return err
 	}
@@ -375,7 +426,7 @@ func (r *Runner) Lags() map[string]uint64 {
 // follow applies a finding transition to the open set: a resolved or
 // dismissed finding no longer holds back its rule and group key (a
 // dismissal may suppress them until a time), a reopened one does again.
-func (lr *logRun) follow(se store.Entry) error {
+func (lr *logRun) follow(se store.Entry, followUp time.Duration) error {
 	e, err := event.DecodeEntry(se.Body)
 	if err != nil {
 		return fmt.Errorf("entry %d: %w", se.Index, err)
@@ -386,14 +437,104 @@ func (lr *logRun) follow(se store.Entry) error {
 	}
 	k := str(e.Data, "rule") + "\x00" + str(e.Data, "group_key")
 	switch c.Type {
-	case TypeResolved, TypeDismissed:
+	case TypeResolved:
 		delete(lr.open, k)
+		lr.checks[k] = &check{Finding: str(e.Data, "finding"), Resolved: lr.clock, Due: lr.clock.Add(followUp)}
+	case TypeDismissed:
+		delete(lr.open, k)
+		delete(lr.checks, k)
 		if !c.SuppressUntil.IsZero() {
 			lr.suppress[k] = c.SuppressUntil
 		}
 	case TypeReopened:
 		lr.open[k] = str(e.Data, "finding")
 		delete(lr.suppress, k)
+		delete(lr.checks, k)
 	}
 	return nil
+}
+
+// TypeVerdict records the check-back of a resolved finding.
+const TypeVerdict = "indelible.finding.verdict"
+
+// Verdicts.
+const (
+	VerdictEffective    = "effective"
+	VerdictRecurred     = "recurred"
+	VerdictInconclusive = "inconclusive"
+)
+
+// groupMatches reports whether e belongs to the group of a check key
+// (rule + "\x00" + group key): the actor or address it names, or any
+// event for other groups.
+func groupMatches(k string, e *event.Entry) bool {
+	_, g, _ := strings.Cut(k, "\x00")
+	switch {
+	case strings.HasPrefix(g, "actor:"):
+		return strings.HasPrefix(g[len("actor:"):], e.Actor.ID) && (len(g) == len("actor:")+len(e.Actor.ID) || g[len("actor:")+len(e.Actor.ID)] == '|')
+	case strings.HasPrefix(g, "ip:"):
+		return e.Actor.IP != "" && g[len("ip:"):] == e.Actor.IP
+	}
+	return true
+}
+
+// verdictsDue returns the verdicts of the checks whose follow-up window
+// has passed on the log's clock, and ends them.
+func (lr *logRun) verdictsDue(log string) []*event.Event {
+	var out []*event.Event
+	for k, c := range lr.checks {
+		if lr.clock.Before(c.Due) {
+			continue
+		}
+		v := VerdictEffective
+		if c.Activity == 0 {
+			v = VerdictInconclusive
+		}
+		out = append(out, verdictEvent(log, c, v, c.Due, map[string]any{"activity_after": c.Activity}))
+		delete(lr.checks, k)
+	}
+	return out
+}
+
+// recurred returns the entries that reopen the finding of c because its
+// rule raised f again (at the entry trigger) during the follow-up.
+func recurred(log string, c *check, trigger uint64, f analyze.Finding, now time.Time) []*event.Event {
+	evidence := make([]any, len(f.Evidence))
+	for i, x := range f.Evidence {
+		evidence[i] = x
+	}
+	rule, group := f.Rule, f.GroupKey
+	reopen := &event.Event{
+		ID: derivedID("reopen", c.Finding, trigger), Time: now, Type: TypeReopened, Outcome: event.OutcomeSuccess,
+		Actor:    event.Actor{ID: "indelible/checkback", Type: "system"},
+		Resource: &event.Resource{Type: "finding", ID: c.Finding}, Source: "indelible",
+		Data: map[string]any{"finding": c.Finding, "status": StatusOpen, "rule": rule, "group_key": group,
+			"note": "the pattern recurred after the resolution: " + f.Summary, "evidence": evidence, "trigger": trigger},
+	}
+	v := verdictEvent(log, c, VerdictRecurred, now, map[string]any{"activity_after": c.Activity, "trigger": trigger, "evidence": evidence})
+	return []*event.Event{v, reopen}
+}
+
+func verdictEvent(log string, c *check, verdict string, at time.Time, extra map[string]any) *event.Event {
+	data := map[string]any{"finding": c.Finding, "verdict": verdict, "resolved_at": c.Resolved.Format(time.RFC3339Nano),
+		"follow_up_until": c.Due.Format(time.RFC3339Nano)}
+	for k, v := range extra {
+		data[k] = v
+	}
+	outcome := event.OutcomeSuccess
+	if verdict == VerdictRecurred {
+		outcome = event.OutcomeFailure
+	}
+	return &event.Event{
+		ID: derivedID("verdict", c.Finding, uint64(c.Resolved.UnixNano())), Time: at.UTC(), Type: TypeVerdict, Outcome: outcome,
+		Actor:    event.Actor{ID: "indelible/checkback", Type: "system"},
+		Resource: &event.Resource{Type: "finding", ID: c.Finding}, Source: "indelible", Data: data,
+	}
+}
+
+// derivedID is an id that depends only on its inputs, so that a replay
+// after a crash records nothing twice.
+func derivedID(kind, finding string, n uint64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", kind, finding, n))
+	return kind + "-" + hex.EncodeToString(h[:12])
 }

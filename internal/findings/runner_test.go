@@ -13,6 +13,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/analyze"
+	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/seal"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
@@ -239,4 +240,125 @@ func TestFindingRoundTrip(t *testing.T) {
 func analyzeFinding(t time.Time) analyze.Finding {
 	return analyze.Finding{Rule: "failure-burst", Detector: "failure_burst", Severity: "high", GroupKey: "actor:x",
 		Time: t, Summary: "10 failures", Evidence: []uint64{1, 5}}
+}
+
+// TestCheckBack resolves findings and follows them up on event time: a
+// pattern that comes back reopens its finding ("recurred"), one that stops
+// while the actor goes on is "effective", and an actor with no activity
+// after the resolution is "inconclusive".
+func TestCheckBack(t *testing.T) {
+	e := newEnv(t)
+	ix := openTestIndex(t, e)
+	r, err := NewRunner(RunnerConfig{Entries: e.st, States: &memStates{m: map[string][]byte{}}, Record: e.record, FollowUp: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	step := func() {
+		t.Helper()
+		if err := r.Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(group string) Finding {
+		t.Helper()
+		ix.catchUp(t)
+		for _, f := range e.findingEntries(t, "acme") {
+			if f.GroupKey == group {
+				if err := Fold(t.Context(), ix, e.st, &f); err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("no finding for %s", group)
+		return Finding{}
+	}
+	resolve := func(f Finding) {
+		t.Helper()
+		ev, err := Transition(f, Request{Action: ActionResolve, Taken: "locked the account"}, "admin", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.append(t, "acme", ev)
+	}
+	for _, who := range []string{"alice", "bob", "carol"} {
+		var evs []*event.Event
+		for i := range 12 {
+			ev := failedLogin(who, base.Add(time.Duration(i)*time.Second))
+			ev.Actor.IP = ""
+			evs = append(evs, ev)
+		}
+		e.append(t, "acme", evs...)
+	}
+	step()
+	for _, who := range []string{"alice", "bob", "carol"} {
+		resolve(find("actor:" + who))
+	}
+	step()
+	// alice starts again an hour later; bob logs in successfully; carol is gone.
+	var later []*event.Event
+	for i := range 12 {
+		ev := failedLogin("alice", base.Add(time.Hour+time.Duration(i)*time.Second))
+		ev.Actor.IP = ""
+		later = append(later, ev)
+	}
+	later = append(later, &event.Event{Time: base.Add(2 * time.Hour), Type: "auth.login", Outcome: event.OutcomeSuccess, Actor: event.Actor{ID: "bob"}})
+	// Time passes beyond the follow-up window.
+	later = append(later, &event.Event{Time: base.Add(30 * time.Hour), Type: "data.read", Actor: event.Actor{ID: "dave"}})
+	e.append(t, "acme", later...)
+	step()
+	for who, want := range map[string]struct {
+		verdict, status string
+	}{"alice": {VerdictRecurred, StatusOpen}, "bob": {VerdictEffective, StatusResolved}, "carol": {VerdictInconclusive, StatusResolved}} {
+		f := find("actor:" + who)
+		if len(f.Verdicts) != 1 || f.Verdicts[0].Verdict != want.verdict || f.Status != want.status {
+			t.Errorf("%s: status %s, verdicts %+v; want %s and %s", who, f.Status, f.Verdicts, want.status, want.verdict)
+		}
+	}
+	if f := find("actor:alice"); len(f.Verdicts) == 1 && len(f.Verdicts[0].Evidence) == 0 {
+		t.Error("the recurrence has no evidence")
+	}
+	if n := len(e.findingEntries(t, "acme")); n != 3 {
+		t.Errorf("%d findings, want 3: a recurrence reopens, it does not open another", n)
+	}
+}
+
+// testIndex is a query index of the test store, brought up to date on
+// demand.
+type testIndex struct {
+	*sqlite.IndexDB
+	e *env
+	x *index.Indexer
+}
+
+func openTestIndex(t *testing.T, e *env) *testIndex {
+	t.Helper()
+	ix, err := sqlite.OpenIndex(t.Context(), sqlite.IndexConfig{Path: filepath.Join(t.TempDir(), "index.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	x, err := index.New(index.Config{Store: e.st, Index: ix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { x.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &testIndex{ix, e, x}
+}
+
+func (ix *testIndex) catchUp(t *testing.T) {
+	t.Helper()
+	head, err := ix.e.st.Head(t.Context(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := ix.x.Wait(ctx, "acme", head.Size-1); err != nil {
+		t.Fatal(err)
+	}
 }
