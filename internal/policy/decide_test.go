@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/cel-go/cel"
 
 	"github.com/a24ba333/indelible/event"
 )
@@ -334,80 +333,6 @@ func TestGlob(t *testing.T) {
 	for _, tt := range tests {
 		if got := newGlob(tt.pat).match(tt.s); got != tt.want {
 			t.Errorf("glob(%q).match(%q) = %v, want %v", tt.pat, tt.s, got, tt.want)
-		}
-	}
-}
-
-func TestNumber(t *testing.T) {
-	tests := []struct {
-		in, want string
-	}{
-		{"1200", "int 1200"},
-		{"-7", "int -7"},
-		{"1200.0", "int 1200"},
-		{"1.2e3", "int 1200"},
-		{"1200.5", "double 1200.5"},
-		{"9223372036854775807", "int 9223372036854775807"},
-		{"9223372036854775808", "double 9.223372036854776e+18"},
-		{"-9223372036854775808", "int -9223372036854775808"},
-		{"1e300", "double 1e+300"},
-	}
-	for _, tt := range tests {
-		v := number(tt.in)
-		if got := fmt.Sprintf("%s %v", v.Type().TypeName(), v.Value()); got != tt.want {
-			t.Errorf("number(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
-// TestConditionCost checks which conditions run without tracking their
-// cost, and that those stay within MaxConditionCost on the largest
-// values an event can hold.
-func TestConditionCost(t *testing.T) {
-	big := strings.Repeat("a", int(maxValueSize)-2)
-	list := make([]any, maxValueSize/2)
-	for i := range list {
-		list[i] = json.Number("1")
-	}
-	ev := newEvent("x.y", func(e *event.Event) {
-		e.Actor.ID, e.Message = big, big
-		e.Data = map[string]any{"s": big, "l": list, "amount": json.Number("5")}
-	})
-	tests := []struct {
-		cond  string
-		cheap bool
-	}{
-		{"event.data.amount > 1000", true},
-		{`event.actor.id.endsWith("@partner.example") || event.message.contains("secret")`, true},
-		{`event.data.s.startsWith("a") && size(event.data.s) > 3`, true},
-		{`event.message.matches("^a+b$")`, true},
-		{"event.data.l.exists(x, x == 2)", false},
-		{"event.data.l.all(x, event.data.l.all(y, x == y))", false},
-	}
-	env, err := celEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range tests {
-		ast, iss := env.Compile(tt.cond)
-		if iss.Err() != nil {
-			t.Fatalf("Compile(%q) = %v", tt.cond, iss.Err())
-		}
-		if got := cheap(env, ast); got != tt.cheap {
-			t.Errorf("cheap(%q) = %v, want %v", tt.cond, got, tt.cheap)
-		}
-		if !tt.cheap {
-			continue
-		}
-		prg, err := env.Program(ast, cel.CostLimit(MaxConditionCost))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, det, err := prg.Eval(&activation{ev: object{v: ev, t: eventType}})
-		if err != nil {
-			t.Errorf("Eval(%q) on the largest values = %v", tt.cond, err)
-		} else if c := det.ActualCost(); c == nil || *c > MaxConditionCost {
-			t.Errorf("Eval(%q) cost %v, want at most %d", tt.cond, c, MaxConditionCost)
 		}
 	}
 }
