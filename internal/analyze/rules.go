@@ -28,7 +28,7 @@ func newSensitive(c *SensitiveActionConfig) *sensitive {
 func (s *sensitive) observe(o *obs, out []Finding) []Finding {
 	e := o.en
 	for _, g := range s.globs {
-		if !g.match(e.Type) {
+		if !g.Match(e.Type) {
 			continue
 		}
 		on := ""
@@ -36,7 +36,7 @@ func (s *sensitive) observe(o *obs, out []Finding) []Finding {
 			on = fmt.Sprintf(" on %s %s", r.Type, r.ID)
 		}
 		return append(out, finding(SensitiveAction, s.cfg.Severity, "actor:"+e.Actor.ID+"|type:"+e.Type, o.t, []uint64{o.index},
-			"%s: %s by %s%s (%s)", e.Type, outcomeOf(&e.Event), e.Actor.ID, on, g.pat))
+			"%s: %s by %s%s (%s)", e.Type, outcomeOf(&e.Event), e.Actor.ID, on, g.String()))
 	}
 	return out
 }
@@ -49,82 +49,19 @@ func outcomeOf(e *event.Event) string {
 	return e.Outcome
 }
 
-// glob is a type pattern: "*" matches any run of characters, "?" one.
-type glob struct {
-	pat  string
-	lit  string // the pattern's literal part, for the kinds below but globGeneral
-	kind int
-}
+// glob is a type pattern (event.TypePattern).
+type glob = event.TypePattern
 
-const (
-	globExact   = iota
-	globPrefix  // lit + "*"
-	globSuffix  // "*" + lit
-	globGeneral // anything else
-)
-
+// newGlob compiles a pattern that checkGlob accepted.
 func newGlob(pat string) glob {
-	switch i := strings.IndexAny(pat, "*?"); {
-	case i < 0:
-		return glob{pat: pat, lit: pat, kind: globExact}
-	case i == len(pat)-1 && pat[i] == '*':
-		return glob{pat: pat, lit: pat[:i], kind: globPrefix}
-	case i == 0 && pat[0] == '*' && !strings.ContainsAny(pat[1:], "*?"):
-		return glob{pat: pat, lit: pat[1:], kind: globSuffix}
-	}
-	return glob{pat: pat, kind: globGeneral}
+	g, _ := event.NewTypePattern(pat)
+	return g
 }
 
-func (g glob) match(s string) bool {
-	switch g.kind {
-	case globExact:
-		return s == g.lit
-	case globPrefix:
-		return strings.HasPrefix(s, g.lit)
-	case globSuffix:
-		return strings.HasSuffix(s, g.lit)
-	}
-	return matchGlob(g.pat, s)
-}
-
-// matchGlob matches s against pat, backtracking only to the last "*":
-// time linear in len(pat)*len(s) at worst. Types are ASCII, so bytes are
-// characters.
-func matchGlob(pat, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pat) && (pat[p] == '?' || pat[p] == s[i]):
-			p++
-			i++
-		case p < len(pat) && pat[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pat) && pat[p] == '*' {
-		p++
-	}
-	return p == len(pat)
-}
-
+// checkGlob vets a type pattern, as capture policies do.
 func checkGlob(pat string) string {
-	if pat == "" {
-		return "an empty type pattern never matches"
-	}
-	for i := 0; i < len(pat); i++ {
-		switch c := pat[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '-', c == '.', c == '*', c == '?':
-		default:
-			return fmt.Sprintf("type pattern %q can never match: types hold only a-z, 0-9, \"_\", \"-\" and \".\", and the wildcards are \"*\" and \"?\"", pat)
-		}
+	if _, err := event.NewTypePattern(pat); err != nil {
+		return err.Error()
 	}
 	return ""
 }

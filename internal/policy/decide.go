@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/a24ba333/indelible/event"
 )
@@ -65,7 +64,7 @@ func decide(rules []rule, ev *event.Event) (Decision, bool, error) {
 // matches reports whether ev meets every criterion of m. The condition,
 // the only costly one, is evaluated last.
 func (m *matcher) matches(ev *event.Event) (bool, error) {
-	if m.types != nil && !slices.ContainsFunc(m.types, func(g glob) bool { return g.match(ev.Type) }) {
+	if m.types != nil && !slices.ContainsFunc(m.types, func(g glob) bool { return g.Match(ev.Type) }) {
 		return false, nil
 	}
 	if m.category != nil && !anyOf(m.category, ev.Category()) ||
@@ -105,80 +104,20 @@ func anyOf(l []string, s string) bool {
 	return false
 }
 
-// glob is a pattern of event types: "*" matches any run of characters,
-// "?" one character, every other character itself.
-type glob struct {
-	pat    string
-	prefix string // the pattern is prefix + "*": the common case, matched without the general loop
-	kind   int
-}
+// glob is a pattern of event types (event.TypePattern).
+type glob = event.TypePattern
 
-const (
-	globExact = iota
-	globPrefix
-	globGeneral
-)
-
+// newGlob compiles a pattern that checkGlob accepted.
 func newGlob(pat string) glob {
-	switch i := strings.IndexAny(pat, "*?"); {
-	case i < 0:
-		return glob{pat: pat, kind: globExact}
-	case i == len(pat)-1 && pat[i] == '*':
-		return glob{pat: pat, prefix: pat[:i], kind: globPrefix}
-	}
-	return glob{pat: pat, kind: globGeneral}
-}
-
-func (g glob) match(s string) bool {
-	switch g.kind {
-	case globExact:
-		return s == g.pat
-	case globPrefix:
-		return strings.HasPrefix(s, g.prefix)
-	}
-	return matchGlob(g.pat, s)
-}
-
-// matchGlob matches s against pat, backtracking only to the last "*":
-// time linear in len(pat)*len(s) at worst. Types are ASCII, so bytes are
-// characters.
-func matchGlob(pat, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pat) && (pat[p] == '?' || pat[p] == s[i]):
-			p++
-			i++
-		case p < len(pat) && pat[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pat) && pat[p] == '*' {
-		p++
-	}
-	return p == len(pat)
+	g, _ := event.NewTypePattern(pat)
+	return g
 }
 
 // checkGlob vets a type pattern: one that holds a character no event type
 // can hold would never match.
 func checkGlob(pat string) string {
-	if pat == "" {
-		return "an empty type pattern never matches"
-	}
-	for i := 0; i < len(pat); i++ {
-		switch c := pat[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '-', c == '.', c == '*', c == '?':
-		default:
-			return fmt.Sprintf("type pattern %q can never match: types hold only a-z, 0-9, \"_\", \"-\" and \".\", and the wildcards are \"*\" and \"?\"", pat)
-		}
+	if _, err := event.NewTypePattern(pat); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -331,7 +331,7 @@ func TestGlob(t *testing.T) {
 		{"?*", "a", true},
 	}
 	for _, tt := range tests {
-		if got := newGlob(tt.pat).match(tt.s); got != tt.want {
+		if got := newGlob(tt.pat).Match(tt.s); got != tt.want {
 			t.Errorf("glob(%q).match(%q) = %v, want %v", tt.pat, tt.s, got, tt.want)
 		}
 	}
