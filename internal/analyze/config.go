@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
 // Config is what the engine of one log (tenant) does: which detectors
@@ -324,12 +326,12 @@ func (v *validator) config(c *Config) {
 		v.duration(p+"learning", f.Learning, 0, 365*24*time.Hour)
 		v.intRange(p+"common", f.Common, 0, 1_000_000)
 		if len(f.Dimensions) == 0 {
-			v.add(p+"dimensions", "needs at least one of %s", quoteList(dimensions))
+			v.add(p+"dimensions", "needs at least one of %s", yamldoc.QuoteList(dimensions))
 		}
 		for i, d := range f.Dimensions {
 			switch {
 			case !slices.Contains(dimensions, d):
-				v.add(fmt.Sprintf("%sdimensions[%d]", p, i), "%q is not one of %s", d, quoteList(dimensions))
+				v.add(fmt.Sprintf("%sdimensions[%d]", p, i), "%q is not one of %s", d, yamldoc.QuoteList(dimensions))
 			case slices.Index(f.Dimensions, d) < i:
 				v.add(fmt.Sprintf("%sdimensions[%d]", p, i), "%q is listed twice", d)
 			}
@@ -443,10 +445,10 @@ func (v *validator) severity(path, s string) {
 	case SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical:
 		return
 	case "":
-		v.add(path, "is required: one of %s", quoteList(severities))
+		v.add(path, "is required: one of %s", yamldoc.QuoteList(severities))
 		return
 	}
-	v.add(path, "%q is not one of %s", s, quoteList(severities))
+	v.add(path, "%q is not one of %s", s, yamldoc.QuoteList(severities))
 }
 
 var severities = []string{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}

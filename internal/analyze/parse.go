@@ -1,48 +1,23 @@
 package analyze
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
 // MaxConfigSize is the largest accepted configuration document, in bytes.
 const MaxConfigSize = 1 << 20
 
-// Problem is one thing wrong with a configuration.
-type Problem struct {
-	Line, Column int    // 1-based position in the document; 0 when unknown
-	Path         string // where in the document, like "rules[2].window.threshold"
-	Message      string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	switch {
-	case p.Line > 0 && p.Column > 0:
-		fmt.Fprintf(&b, "line %d, column %d", p.Line, p.Column)
-	case p.Line > 0:
-		fmt.Fprintf(&b, "line %d", p.Line)
-	}
-	if p.Path != "" {
-		if b.Len() > 0 {
-			b.WriteString(" ")
-		}
-		fmt.Fprintf(&b, "(%s)", p.Path)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
+// Problem is one thing wrong with a configuration; its Path reads like
+// "rules[2].window.threshold".
+type Problem = yamldoc.Problem
 
 // Error lists every problem of a configuration.
 type Error struct {
@@ -69,7 +44,7 @@ func ParseConfig(src []byte) (*Config, error) {
 	if len(src) > MaxConfigSize {
 		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the document is %d bytes, at most %d", len(src), MaxConfigSize)}}}
 	}
-	root, prob := decodeYAML(src)
+	root, prob := yamldoc.Decode(src, "a configuration")
 	if prob != nil {
 		return nil, &Error{Problems: []Problem{*prob}}
 	}
@@ -82,23 +57,23 @@ func ParseConfig(src []byte) (*Config, error) {
 	var v validator
 	v.config(cfg)
 	for _, p := range v.probs {
-		if covered(ps.probs, p.Path) {
+		if covered(ps.Problems, p.Path) {
 			continue
 		}
 		n := ps.nodeOf(p.Path)
 		if n != nil {
 			p.Line, p.Column = n.Line, n.Column
 		}
-		ps.probs = append(ps.probs, p)
+		ps.Problems = append(ps.Problems, p)
 	}
-	if len(ps.probs) > 0 {
-		slices.SortStableFunc(ps.probs, func(a, b Problem) int {
+	if len(ps.Problems) > 0 {
+		slices.SortStableFunc(ps.Problems, func(a, b Problem) int {
 			if a.Line != b.Line {
 				return a.Line - b.Line
 			}
 			return a.Column - b.Column
 		})
-		return nil, &Error{Problems: ps.probs}
+		return nil, &Error{Problems: ps.Problems}
 	}
 	return cfg, nil
 }
@@ -130,7 +105,7 @@ func (ps *parser) nodeOf(path string) *yaml.Node {
 }
 
 func (ps *parser) document(root *yaml.Node, c *Config) {
-	if root == nil || isNull(root) {
+	if root == nil || yamldoc.IsNull(root) {
 		return
 	}
 	ps.nodes[""] = root
@@ -314,200 +289,42 @@ func (ps *parser) rule(n *yaml.Node, path string) Rule {
 	return r
 }
 
-// decodeYAML returns the document's top node, nil for an empty document.
-func decodeYAML(src []byte) (root *yaml.Node, prob *Problem) {
-	defer func() {
-		if r := recover(); r != nil {
-			root, prob = nil, &Problem{Message: fmt.Sprintf("YAML: %v", r)}
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var doc yaml.Node
-	switch err := dec.Decode(&doc); {
-	case errors.Is(err, io.EOF):
-		return nil, nil
-	case err != nil:
-		return nil, yamlProblem(err)
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, yamlProblem(err)
-	default:
-		return nil, &Problem{Line: next.Line, Column: next.Column, Message: "a configuration is one YAML document; found another"}
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0], nil
-	}
-	return nil, nil
-}
-
-// yamlProblem turns a YAML syntax error into a problem. The YAML library
-// reports only a line: for the errors of its parser (as opposed to its
-// scanner), the 0-based line where the list or mapping holding the error
-// starts, which this turns into a 1-based line.
-func yamlProblem(err error) *Problem {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	p := &Problem{Message: "YAML: " + msg}
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, m, ok := strings.Cut(rest, ": "); ok {
-			if line, err := strconv.Atoi(n); err == nil {
-				p.Line, p.Message = line, "YAML: "+m
-				if where := parserProblem(m); where != "" {
-					p.Line++
-					p.Message += " in the " + where + " that starts at this line"
-				}
-			}
-		}
-	}
-	return p
-}
-
-// parserProblem returns the kind of context of a problem the YAML parser
-// reports with the line of that context, "" for another problem.
-func parserProblem(msg string) string {
-	switch msg {
-	case "did not find expected '-' indicator", "did not find expected ',' or ']'":
-		return "list"
-	case "did not find expected key", "did not find expected ',' or '}'":
-		return "mapping"
-	case "did not find expected node content", "found undefined tag handle":
-		return "value"
-	}
-	return ""
-}
-
 // parser walks the YAML tree, setting the configuration's fields and
-// collecting problems.
+// collecting problems. Anchors and aliases are refused: every value
+// reads the same wherever it is.
 type parser struct {
-	probs []Problem
+	yamldoc.Reader
 	nodes map[string]*yaml.Node // path → the node written there
 }
 
-func (ps *parser) errorf(n *yaml.Node, path, format string, args ...any) {
-	ps.probs = append(ps.probs, Problem{Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
-}
-
-// describe names the YAML type of n for messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return "a string"
-		case "!!int":
-			return "an integer"
-		case "!!float":
-			return "a number"
-		case "!!bool":
-			return "a boolean"
-		case "!!null":
-			return "null"
-		case "!!timestamp":
-			return "a timestamp"
-		}
-		return "a value tagged " + n.ShortTag()
-	}
-	return "an unknown node"
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// plain reports problems with anchors and aliases, which a configuration
-// does not use: every value reads the same wherever it is.
-func (ps *parser) plain(n *yaml.Node, path string) bool {
-	switch {
-	case n.Kind == yaml.AliasNode:
-		ps.errorf(n, path, "YAML aliases are not supported; write the value out")
-		return false
-	case n.Anchor != "":
-		ps.errorf(n, path, "YAML anchors are not supported; write the value out")
-		return false
-	}
-	return true
-}
-
-// mapping calls f for each member of the mapping n, after checking that
-// its keys are known strings, each given once. A null n is an empty
-// mapping.
+// mapping is Reader.Mapping, recording the node at each path it visits.
 func (ps *parser) mapping(n *yaml.Node, path string, known []string, f func(key string, k, v *yaml.Node, path string)) bool {
-	if !ps.plain(n, path) {
-		return false
-	}
 	ps.nodes[path] = n
-	if isNull(n) {
-		return true
-	}
-	if n.Kind != yaml.MappingNode {
-		ps.errorf(n, path, "must be a mapping, not %s", describe(n))
-		return false
-	}
-	seen := make(map[string][2]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if !ps.plain(k, path) {
-			continue
-		}
-		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-			ps.errorf(k, path, "keys must be strings, not %s", describe(k))
-			continue
-		}
-		kpath := k.Value
-		if path != "" {
-			kpath = path + "." + k.Value
-		}
-		if line, dup := seen[k.Value]; dup {
-			ps.errorf(k, kpath, "duplicate key %q (first at line %d, column %d)", k.Value, line[0], line[1])
-			continue
-		}
-		seen[k.Value] = [2]int{k.Line, k.Column}
-		if !slices.Contains(known, k.Value) {
-			ps.errorf(k, kpath, "unknown key %q; known keys: %s", k.Value, strings.Join(known, ", "))
-			continue
-		}
-		ps.nodes[kpath] = v
-		f(k.Value, k, v, kpath)
-	}
-	return true
+	return ps.Mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
+		ps.nodes[path] = v
+		f(key, k, v, path)
+	})
 }
 
-// list calls f for each item of the list n, with the item's path. A null
-// n is an empty list.
+// list is Reader.List, recording the node at each path it visits.
 func (ps *parser) list(n *yaml.Node, path string, f func(i int, item *yaml.Node, path string)) {
-	if !ps.plain(n, path) || isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		ps.errorf(n, path, "must be a list, not %s", describe(n))
-		return
-	}
-	for i, item := range n.Content {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		ps.nodes[p] = item
-		f(i, item, p)
-	}
+	ps.List(n, path, func(i int, item *yaml.Node, path string) {
+		ps.nodes[path] = item
+		f(i, item, path)
+	})
 }
 
 // scalar returns the scalar n if its tag is one of tags.
 func (ps *parser) scalar(n *yaml.Node, path, want string, tags ...string) (string, bool) {
-	if !ps.plain(n, path) {
+	if !ps.Plain(n, path) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode || !slices.Contains(tags, n.ShortTag()) {
 		hint := ""
-		if want == "a string" && n.Kind == yaml.ScalarNode && !isNull(n) {
+		if want == "a string" && n.Kind == yaml.ScalarNode && !yamldoc.IsNull(n) {
 			hint = " (quote it)"
 		}
-		ps.errorf(n, path, "must be %s, not %s%s", want, describe(n), hint)
+		ps.Errorf(n, path, "must be %s, not %s%s", want, yamldoc.Describe(n), hint)
 		return "", false
 	}
 	return n.Value, true
@@ -523,7 +340,7 @@ func (ps *parser) bool(n *yaml.Node, path string, dst *bool) {
 	if s, ok := ps.scalar(n, path, "true or false", "!!bool"); ok {
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			ps.errorf(n, path, "must be true or false, not %q", s)
+			ps.Errorf(n, path, "must be true or false, not %q", s)
 			return
 		}
 		*dst = b
@@ -534,7 +351,7 @@ func (ps *parser) int(n *yaml.Node, path string, dst *int) {
 	if s, ok := ps.scalar(n, path, "an integer", "!!int"); ok {
 		var i int
 		if err := n.Decode(&i); err != nil {
-			ps.errorf(n, path, "must be an integer, not %q", s)
+			ps.Errorf(n, path, "must be an integer, not %q", s)
 			return
 		}
 		*dst = i
@@ -545,7 +362,7 @@ func (ps *parser) float(n *yaml.Node, path string, dst *float64) {
 	if s, ok := ps.scalar(n, path, "a number", "!!int", "!!float"); ok {
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			ps.errorf(n, path, "must be a number, not %q", s)
+			ps.Errorf(n, path, "must be a number, not %q", s)
 			return
 		}
 		*dst = f
@@ -559,7 +376,7 @@ func (ps *parser) duration(n *yaml.Node, path string, dst *time.Duration) {
 	}
 	d, err := parseDuration(s)
 	if err != nil {
-		ps.errorf(n, path, "%v", err)
+		ps.Errorf(n, path, "%v", err)
 		return
 	}
 	*dst = d
@@ -595,15 +412,4 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration like \"5m\", \"1h30m\" or \"7d\"", orig)
 	}
 	return time.Duration(days)*24*time.Hour + d, nil
-}
-
-func quoteList(l []string) string {
-	q := make([]string, len(l))
-	for i, s := range l {
-		q[i] = strconv.Quote(s)
-	}
-	if len(q) <= 2 {
-		return strings.Join(q, " or ")
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/a24ba333/indelible/event"
 )
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
 // MaxSize is the largest accepted policy document, in bytes.
@@ -24,21 +26,21 @@ func Parse(src []byte) (*Policy, error) {
 	if len(src) > MaxSize {
 		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the document is %d bytes, at most %d", len(src), MaxSize)}}}
 	}
-	root, prob := decodeYAML(src)
+	root, prob := yamldoc.Decode(src, "a policy")
 	if prob != nil {
 		return nil, &Error{Problems: []Problem{*prob}}
 	}
 	pol := newPolicy(src)
 	ps := &parser{names: make(map[string]int)}
 	ps.document(root, pol)
-	if len(ps.probs) > 0 {
-		slices.SortStableFunc(ps.probs, func(a, b Problem) int {
+	if len(ps.Problems) > 0 {
+		slices.SortStableFunc(ps.Problems, func(a, b Problem) int {
 			if a.Line != b.Line {
 				return a.Line - b.Line
 			}
 			return a.Column - b.Column
 		})
-		return nil, &Error{Problems: ps.probs}
+		return nil, &Error{Problems: ps.Problems}
 	}
 	for _, o := range pol.overrides {
 		for _, r := range o.rules {
@@ -52,10 +54,10 @@ func Parse(src []byte) (*Policy, error) {
 }
 
 func (ps *parser) document(root *yaml.Node, pol *Policy) {
-	if root == nil || isNull(root) {
+	if root == nil || yamldoc.IsNull(root) {
 		return
 	}
-	ps.mapping(root, "", []string{"settings", "rules", "overrides"}, func(key string, _, v *yaml.Node, path string) {
+	ps.Mapping(root, "", []string{"settings", "rules", "overrides"}, func(key string, _, v *yaml.Node, path string) {
 		switch key {
 		case "settings":
 			ps.settings(v, path, &pol.settings)
@@ -68,20 +70,20 @@ func (ps *parser) document(root *yaml.Node, pol *Policy) {
 }
 
 func (ps *parser) settings(n *yaml.Node, path string, s *Settings) {
-	ps.mapping(n, path, []string{"unregistered_types", "invalid", "approval"}, func(key string, _, v *yaml.Node, path string) {
+	ps.Mapping(n, path, []string{"unregistered_types", "invalid", "approval"}, func(key string, _, v *yaml.Node, path string) {
 		switch key {
 		case "unregistered_types":
-			if a, ok := ps.oneOf(v, path, Accept, Reject); ok {
+			if a, ok := ps.OneOf(v, path, Accept, Reject); ok {
 				s.UnregisteredTypes = a
 			}
 		case "invalid":
-			ps.mapping(v, path, []string{SourceAPI, SourceKubernetes}, func(src string, _, v *yaml.Node, path string) {
-				if a, ok := ps.oneOf(v, path, Reject, Quarantine); ok {
+			ps.Mapping(v, path, []string{SourceAPI, SourceKubernetes}, func(src string, _, v *yaml.Node, path string) {
+				if a, ok := ps.OneOf(v, path, Reject, Quarantine); ok {
 					s.Invalid[src] = a
 				}
 			})
 		case "approval":
-			if a, ok := ps.oneOf(v, path, Single, TwoPerson); ok {
+			if a, ok := ps.OneOf(v, path, Single, TwoPerson); ok {
 				s.Approval = a
 			}
 		}
@@ -90,14 +92,14 @@ func (ps *parser) settings(n *yaml.Node, path string, s *Settings) {
 
 func (ps *parser) overrides(n *yaml.Node, path string) []override {
 	var tiers [3][]override // project and environment, project, environment
-	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
+	ps.List(n, path, func(_ int, item *yaml.Node, path string) {
 		var o override
 		var matchNode *yaml.Node
-		ok := ps.mapping(item, path, []string{"match", "rules"}, func(key string, _, v *yaml.Node, path string) {
+		ok := ps.Mapping(item, path, []string{"match", "rules"}, func(key string, _, v *yaml.Node, path string) {
 			switch key {
 			case "match":
 				matchNode = v
-				ps.mapping(v, path, []string{"project", "environment"}, func(key string, _, v *yaml.Node, path string) {
+				ps.Mapping(v, path, []string{"project", "environment"}, func(key string, _, v *yaml.Node, path string) {
 					l, _ := ps.stringList(v, path, nil)
 					if key == "project" {
 						o.project = l
@@ -114,10 +116,10 @@ func (ps *parser) overrides(n *yaml.Node, path string) []override {
 		}
 		switch {
 		case matchNode == nil:
-			ps.errorf(item, path, "an override needs a match on project or environment")
+			ps.Errorf(item, path, "an override needs a match on project or environment")
 		case o.project == nil && o.environment == nil:
-			if !slices.ContainsFunc(ps.probs, func(p Problem) bool { return strings.HasPrefix(p.Path, path+".match") }) {
-				ps.errorf(matchNode, path+".match", "an override must match a project or an environment")
+			if !slices.ContainsFunc(ps.Problems, func(p Problem) bool { return strings.HasPrefix(p.Path, path+".match") }) {
+				ps.Errorf(matchNode, path+".match", "an override must match a project or an environment")
 			}
 		case o.project != nil && o.environment != nil:
 			tiers[0] = append(tiers[0], o)
@@ -136,14 +138,14 @@ func (ps *parser) rules(n *yaml.Node, path string) []rule {
 	var rules []rule
 	var catchAll *yaml.Node // the first rule that matches every event
 	var catchAllName string
-	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
+	ps.List(n, path, func(_ int, item *yaml.Node, path string) {
 		r, all, ok := ps.rule(item, path)
 		if catchAll != nil {
 			what := "the rule at line " + strconv.Itoa(catchAll.Line)
 			if catchAllName != "" {
 				what = fmt.Sprintf("rule %q (line %d)", catchAllName, catchAll.Line)
 			}
-			ps.errorf(item, path, "unreachable: %s before it matches every event", what)
+			ps.Errorf(item, path, "unreachable: %s before it matches every event", what)
 			return
 		}
 		if all {
@@ -161,9 +163,9 @@ func (ps *parser) rule(n *yaml.Node, path string) (r rule, all, ok bool) {
 	all = true
 	var levelNode, pathsNode *yaml.Node
 	var ptrs []pointerAt
-	start := len(ps.probs)
+	start := len(ps.Problems)
 	known := []string{"name", "match", "level", "redact", "personal"}
-	if !ps.mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
+	if !ps.Mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
 		switch key {
 		case "name":
 			ps.ruleName(v, path, &r)
@@ -171,7 +173,7 @@ func (ps *parser) rule(n *yaml.Node, path string) (r rule, all, ok bool) {
 			all = ps.match(v, path, &r.m)
 		case "level":
 			levelNode = k
-			if l, ok := ps.oneOf(v, path, string(LevelNone), string(LevelMetadata), string(LevelFull)); ok {
+			if l, ok := ps.OneOf(v, path, string(LevelNone), string(LevelMetadata), string(LevelFull)); ok {
 				r.d.Level = Level(l)
 			}
 		case "redact":
@@ -184,31 +186,31 @@ func (ps *parser) rule(n *yaml.Node, path string) (r rule, all, ok bool) {
 	}) {
 		return r, false, false
 	}
-	if r.name == "" && !slices.ContainsFunc(ps.probs[start:], func(p Problem) bool { return p.Path == path+".name" }) {
-		ps.errorf(n, path, "a rule needs a name")
+	if r.name == "" && !slices.ContainsFunc(ps.Problems[start:], func(p Problem) bool { return p.Path == path+".name" }) {
+		ps.Errorf(n, path, "a rule needs a name")
 	}
 	if levelNode == nil {
-		ps.errorf(n, path, "a rule needs a level: %s", quoteList([]string{string(LevelNone), string(LevelMetadata), string(LevelFull)}))
+		ps.Errorf(n, path, "a rule needs a level: %s", yamldoc.QuoteList([]string{string(LevelNone), string(LevelMetadata), string(LevelFull)}))
 	}
 	if pathsNode != nil && r.d.Level != "" && r.d.Level != LevelFull {
-		ps.errorf(pathsNode, path+"."+pathsNode.Value, "has no effect at level %q, which does not store data", r.d.Level)
+		ps.Errorf(pathsNode, path+"."+pathsNode.Value, "has no effect at level %q, which does not store data", r.d.Level)
 	}
 	ps.overlaps(ptrs)
 	r.d.Rule = r.name
-	return r, all, len(ps.probs) == start
+	return r, all, len(ps.Problems) == start
 }
 
 func (ps *parser) ruleName(n *yaml.Node, path string, r *rule) {
-	name, ok := ps.str(n, path)
+	name, ok := ps.Str(n, path)
 	if !ok {
 		return
 	}
 	if !validName(name) {
-		ps.errorf(n, path, "rule name %q must be 1 to %d characters of a-z, 0-9, \"_\" and \"-\", starting with a letter or digit", name, maxNameLen)
+		ps.Errorf(n, path, "rule name %q must be 1 to %d characters of a-z, 0-9, \"_\" and \"-\", starting with a letter or digit", name, maxNameLen)
 		return
 	}
 	if line, dup := ps.names[name]; dup {
-		ps.errorf(n, path, "rule name %q is already used at line %d", name, line)
+		ps.Errorf(n, path, "rule name %q is already used at line %d", name, line)
 		return
 	}
 	ps.names[name] = n.Line
@@ -232,7 +234,7 @@ func validName(s string) bool {
 func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
 	empty := true
 	known := []string{"category", "type", "actor", "resource", "outcome", "source", "project", "environment", "condition"}
-	ok := ps.mapping(n, path, known, func(key string, _, v *yaml.Node, path string) {
+	ok := ps.Mapping(n, path, known, func(key string, _, v *yaml.Node, path string) {
 		empty = false
 		switch key {
 		case "category":
@@ -244,7 +246,7 @@ func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
 				m.types = append(m.types, newGlob(p))
 			}
 		case "actor":
-			ps.mapping(v, path, []string{"id", "type"}, func(key string, _, v *yaml.Node, path string) {
+			ps.Mapping(v, path, []string{"id", "type"}, func(key string, _, v *yaml.Node, path string) {
 				if key == "id" {
 					m.actorID, _ = ps.stringList(v, path, nil)
 				} else {
@@ -252,7 +254,7 @@ func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
 				}
 			})
 		case "resource":
-			ps.mapping(v, path, []string{"type"}, func(_ string, _, v *yaml.Node, path string) {
+			ps.Mapping(v, path, []string{"type"}, func(_ string, _, v *yaml.Node, path string) {
 				m.resourceType, _ = ps.stringList(v, path, nil)
 			})
 		case "outcome":
@@ -264,17 +266,17 @@ func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
 		case "environment":
 			m.environment, _ = ps.stringList(v, path, nil)
 		case "condition":
-			src, ok := ps.str(v, path)
+			src, ok := ps.Str(v, path)
 			if !ok {
 				return
 			}
 			if strings.TrimSpace(src) == "" {
-				ps.errorf(v, path, "an empty condition; leave it out to match without one")
+				ps.Errorf(v, path, "an empty condition; leave it out to match without one")
 				return
 			}
 			prg, msgs := compileCondition(src)
 			for _, msg := range msgs {
-				ps.errorf(v, path, "%s", msg)
+				ps.Errorf(v, path, "%s", msg)
 			}
 			m.cond = prg
 		}
@@ -320,13 +322,13 @@ type pointerAt struct {
 // treat as personal, adding them to all.
 func (ps *parser) pointers(n *yaml.Node, path string, redact bool, all *[]pointerAt) []string {
 	var l []string
-	ps.list(n, path, func(_ int, item *yaml.Node, path string) {
-		s, ok := ps.str(item, path)
+	ps.List(n, path, func(_ int, item *yaml.Node, path string) {
+		s, ok := ps.Str(item, path)
 		if !ok {
 			return
 		}
 		if _, err := splitPointer(s, redact); err != nil {
-			ps.errorf(item, path, "%v", err)
+			ps.Errorf(item, path, "%v", err)
 			return
 		}
 		l = append(l, s)
@@ -342,9 +344,9 @@ func (ps *parser) overlaps(all []pointerAt) {
 		for _, q := range all[:i] {
 			switch {
 			case p.ptr == q.ptr:
-				ps.errorf(p.node, p.path, "%q is already listed at line %d", p.ptr, q.node.Line)
+				ps.Errorf(p.node, p.path, "%q is already listed at line %d", p.ptr, q.node.Line)
 			case strings.HasPrefix(p.ptr, q.ptr+"/"), strings.HasPrefix(q.ptr, p.ptr+"/"):
-				ps.errorf(p.node, p.path, "%q overlaps %q (line %d): a value is redacted or personal, once", p.ptr, q.ptr, q.node.Line)
+				ps.Errorf(p.node, p.path, "%q overlaps %q (line %d): a value is redacted or personal, once", p.ptr, q.ptr, q.node.Line)
 			default:
 				continue
 			}

@@ -150,51 +150,51 @@ func TestParseProblems(t *testing.T) {
 	}{
 		{
 			"rules:\n  - name: a\n    lvel: full\n    level: full\n",
-			Problem{3, 5, "rules[0].lvel", `unknown key "lvel"; known keys: name, match, level, redact, personal`},
+			Problem{Line: 3, Column: 5, Path: "rules[0].lvel", Message: `unknown key "lvel"; known keys: name, match, level, redact, personal`},
 		},
 		{
 			"rules:\n  - name: a\n    match: {condition: \"event.actr.id == 'x'\"}\n    level: full\n",
-			Problem{3, 24, "rules[0].match.condition", "undefined field 'actr' (at 1:6 of the expression)"},
+			Problem{Line: 3, Column: 24, Path: "rules[0].match.condition", Message: "undefined field 'actr' (at 1:6 of the expression)"},
 		},
 		{
 			"rules:\n  - name: a\n    match:\n      condition: actr.id == 'x'\n    level: full\n",
-			Problem{4, 18, "rules[0].match.condition", "undeclared reference to 'actr' (at 1:1 of the expression)"},
+			Problem{Line: 4, Column: 18, Path: "rules[0].match.condition", Message: "undeclared reference to 'actr' (at 1:1 of the expression)"},
 		},
 		{
 			"rules:\n  - name: a\n    match: {condition: \"size(event.data)\"}\n    level: full\n",
-			Problem{3, 24, "rules[0].match.condition", "must be a bool expression, not int"},
+			Problem{Line: 3, Column: 24, Path: "rules[0].match.condition", Message: "must be a bool expression, not int"},
 		},
 		{
 			"rules:\n  - {name: a, level: full}\n  - {name: b, level: none}\n",
-			Problem{3, 5, "rules[1]", `unreachable: rule "a" (line 2) before it matches every event`},
+			Problem{Line: 3, Column: 5, Path: "rules[1]", Message: `unreachable: rule "a" (line 2) before it matches every event`},
 		},
 		{
 			"rules:\n  - {name: a, level: loud}\n",
-			Problem{2, 22, "rules[0].level", `"loud" is not one of "none", "metadata" or "full"`},
+			Problem{Line: 2, Column: 22, Path: "rules[0].level", Message: `"loud" is not one of "none", "metadata" or "full"`},
 		},
 		{
 			"rules:\n  - {name: a, match: {type: x}, level: full}\n  - {name: a, level: full}\n",
-			Problem{3, 12, "rules[1].name", `rule name "a" is already used at line 2`},
+			Problem{Line: 3, Column: 12, Path: "rules[1].name", Message: `rule name "a" is already used at line 2`},
 		},
 		{
 			"rules:\n  - name: a\n    level: full\n    personal: [\"/data/x\", \"/message\"]\n",
-			Problem{4, 27, "rules[0].personal[1]", `"/message" must be a JSON Pointer under /data/`},
+			Problem{Line: 4, Column: 27, Path: "rules[0].personal[1]", Message: `"/message" must be a JSON Pointer under /data/`},
 		},
 		{
 			"rules:\n  - {name: a, match: {type: \"Auth.*\"}, level: full}\n",
-			Problem{2, 29, "rules[0].match.type", `type pattern "Auth.*" can never match: types hold only a-z, 0-9, "_", "-" and ".", and the wildcards are "*" and "?"`},
+			Problem{Line: 2, Column: 29, Path: "rules[0].match.type", Message: `type pattern "Auth.*" can never match: types hold only a-z, 0-9, "_", "-" and ".", and the wildcards are "*" and "?"`},
 		},
 		{
 			"rules:\n  - {name: a, match: {project: 2024}, level: full}\n",
-			Problem{2, 32, "rules[0].match.project", "must be a string, not an integer (quote it)"},
+			Problem{Line: 2, Column: 32, Path: "rules[0].match.project", Message: "must be a string, not an integer (quote it)"},
 		},
 		{
 			"overrides:\n  - match: {project: p, category: auth}\n    rules: []\n",
-			Problem{2, 25, "overrides[0].match.category", `unknown key "category"; known keys: project, environment`},
+			Problem{Line: 2, Column: 25, Path: "overrides[0].match.category", Message: `unknown key "category"; known keys: project, environment`},
 		},
 		{
 			"rules:\n  - name: a\n   level: full\n",
-			Problem{2, 0, "", "YAML: did not find expected '-' indicator in the list that starts at this line"},
+			Problem{Line: 2, Column: 0, Path: "", Message: "YAML: did not find expected '-' indicator in the list that starts at this line"},
 		},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
 // Level is how much of an event is captured.
@@ -171,33 +172,9 @@ func newPolicy(src []byte) *Policy {
 	}
 }
 
-// Problem is one thing wrong with a policy document.
-type Problem struct {
-	Line, Column int    // 1-based position in the document; 0 when unknown
-	Path         string // where in the document, like "rules[2].match.condition"
-	Message      string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	switch {
-	case p.Line > 0 && p.Column > 0:
-		fmt.Fprintf(&b, "line %d, column %d", p.Line, p.Column)
-	case p.Line > 0:
-		fmt.Fprintf(&b, "line %d", p.Line)
-	}
-	if p.Path != "" {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "(%s)", p.Path)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
+// Problem is one thing wrong with a policy document; its Path reads like
+// "rules[2].match.condition".
+type Problem = yamldoc.Problem
 
 // Error lists every problem found in a policy document, in document
 // order.

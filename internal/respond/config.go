@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
 // Sink types of the configuration.
@@ -58,21 +60,21 @@ func ParseConfig(src []byte) (*Config, error) {
 	if len(src) > MaxConfigSize {
 		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the document is %d bytes, at most %d", len(src), MaxConfigSize)}}}
 	}
-	root, prob := decodeYAML(src)
+	root, prob := yamldoc.Decode(src, "an alert configuration")
 	if prob != nil {
 		return nil, &Error{Problems: []Problem{*prob}}
 	}
 	c := &Config{}
 	ps := &parser{}
 	ps.document(root, c)
-	if len(ps.probs) > 0 {
-		slices.SortStableFunc(ps.probs, func(a, b Problem) int {
+	if len(ps.Problems) > 0 {
+		slices.SortStableFunc(ps.Problems, func(a, b Problem) int {
 			if a.Line != b.Line {
 				return a.Line - b.Line
 			}
 			return a.Column - b.Column
 		})
-		return nil, &Error{Problems: ps.probs}
+		return nil, &Error{Problems: ps.Problems}
 	}
 	return c, nil
 }
@@ -88,7 +90,7 @@ type declared struct {
 }
 
 func (ps *parser) document(root *yaml.Node, c *Config) {
-	if root == nil || isNull(root) {
+	if root == nil || yamldoc.IsNull(root) {
 		return
 	}
 	sinks := map[string]*declared{}
@@ -100,16 +102,16 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 	}
 	var refs []ref
 	routed := false // whether the document has routes
-	ps.mapping(root, "", []string{"sinks", "routes"}, func(key string, _, v *yaml.Node, path string) {
+	ps.Mapping(root, "", []string{"sinks", "routes"}, func(key string, _, v *yaml.Node, path string) {
 		switch key {
 		case "sinks":
-			ps.list(v, path, func(_ int, item *yaml.Node, path string) {
+			ps.List(v, path, func(_ int, item *yaml.Node, path string) {
 				s, nameNode, ok := ps.sink(item, path)
 				if nameNode == nil {
 					return
 				}
 				if d, dup := sinks[s.Name]; dup {
-					ps.errorf(nameNode, path+".name", "sink name %q is already used at line %d", s.Name, d.node.Line)
+					ps.Errorf(nameNode, path+".name", "sink name %q is already used at line %d", s.Name, d.node.Line)
 					return
 				}
 				sinks[s.Name] = &declared{node: nameNode, path: path + ".name", typ: s.Type, ok: ok}
@@ -119,7 +121,7 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 				}
 			})
 		case "routes":
-			ps.list(v, path, func(_ int, item *yaml.Node, path string) {
+			ps.List(v, path, func(_ int, item *yaml.Node, path string) {
 				routed = true
 				r, nodes, paths, ok := ps.route(item, path)
 				for i, name := range r.Sinks {
@@ -136,9 +138,9 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 		if !ok {
 			hint := "no sinks are declared"
 			if len(order) > 0 {
-				hint = "declared: " + quoteList(order)
+				hint = "declared: " + yamldoc.QuoteList(order)
 			}
-			ps.errorf(r.node, r.path, "no sink is named %q; %s", r.name, hint)
+			ps.Errorf(r.node, r.path, "no sink is named %q; %s", r.name, hint)
 			continue
 		}
 		d.used = true
@@ -149,9 +151,9 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 		case !d.ok:
 			// Its problems are enough.
 		case routed && !d.used:
-			ps.errorf(d.node, d.path, "sink %q is used by no route", name)
+			ps.Errorf(d.node, d.path, "sink %q is used by no route", name)
 		case !routed && d.typ != SinkLog:
-			ps.errorf(d.node, d.path, "sink %q is used by no route; without routes every alert goes to the log sinks", name)
+			ps.Errorf(d.node, d.path, "sink %q is used by no route; without routes every alert goes to the log sinks", name)
 		}
 	}
 }
@@ -159,28 +161,28 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 // sink parses one sink; nameNode is the node of its name, if it has a
 // valid one.
 func (ps *parser) sink(n *yaml.Node, path string) (s SinkConfig, nameNode *yaml.Node, ok bool) {
-	start := len(ps.probs)
+	start := len(ps.Problems)
 	keys := map[string]*yaml.Node{}
 	s.at = map[string][2]int{"": {n.Line, n.Column}}
 	known := []string{"name", "type", "url", "url_env", "secret", "secret_env", "timeout"}
-	if !ps.mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
+	if !ps.Mapping(n, path, known, func(key string, k, v *yaml.Node, path string) {
 		keys[key] = k
 		s.at[key] = [2]int{v.Line, v.Column}
 		switch key {
 		case "name":
-			if name, ok := ps.str(v, path); ok {
+			if name, ok := ps.Str(v, path); ok {
 				if err := checkName(name); err != nil {
-					ps.errorf(v, path, "%v", err)
+					ps.Errorf(v, path, "%v", err)
 				} else {
 					s.Name, nameNode = name, v
 				}
 			}
 		case "type":
-			s.Type, _ = ps.oneOf(v, path, SinkWebhook, SinkSlack, SinkLog)
+			s.Type, _ = ps.OneOf(v, path, SinkWebhook, SinkSlack, SinkLog)
 		case "url":
-			if u, ok := ps.str(v, path); ok {
+			if u, ok := ps.Str(v, path); ok {
 				if _, err := checkURL(u); err != nil {
-					ps.errorf(v, path, "%v", err)
+					ps.Errorf(v, path, "%v", err)
 				} else {
 					s.URL = u
 				}
@@ -188,9 +190,9 @@ func (ps *parser) sink(n *yaml.Node, path string) (s SinkConfig, nameNode *yaml.
 		case "url_env":
 			s.URLEnv, _ = ps.envName(v, path)
 		case "secret":
-			if secret, ok := ps.str(v, path); ok {
+			if secret, ok := ps.Str(v, path); ok {
 				if msg := checkSecret(secret); msg != "" {
-					ps.errorf(v, path, "%s", msg)
+					ps.Errorf(v, path, "%s", msg)
 				} else {
 					s.Secret = secret
 				}
@@ -204,18 +206,18 @@ func (ps *parser) sink(n *yaml.Node, path string) (s SinkConfig, nameNode *yaml.
 		return s, nil, false
 	}
 	if keys["name"] == nil {
-		ps.errorf(n, path, "a sink needs a name")
+		ps.Errorf(n, path, "a sink needs a name")
 	}
 	if keys["type"] == nil {
-		ps.errorf(n, path, "a sink needs a type: %s", quoteList([]string{SinkWebhook, SinkSlack, SinkLog}))
+		ps.Errorf(n, path, "a sink needs a type: %s", yamldoc.QuoteList([]string{SinkWebhook, SinkSlack, SinkLog}))
 	}
 	// either reports a problem unless exactly one of a and b is written.
 	either := func(a, b, missing string) {
 		switch {
 		case keys[a] != nil && keys[b] != nil:
-			ps.errorf(keys[b], path+"."+b, "give %s or %s, not both", a, b)
+			ps.Errorf(keys[b], path+"."+b, "give %s or %s, not both", a, b)
 		case keys[a] == nil && keys[b] == nil:
-			ps.errorf(n, path, "%s", missing)
+			ps.Errorf(n, path, "%s", missing)
 		}
 	}
 	switch s.Type {
@@ -226,33 +228,33 @@ func (ps *parser) sink(n *yaml.Node, path string) (s SinkConfig, nameNode *yaml.
 		either("url", "url_env", "a slack sink needs a url or a url_env")
 		for _, key := range []string{"secret", "secret_env"} {
 			if k := keys[key]; k != nil {
-				ps.errorf(k, path+"."+key, "a slack sink has no secret: its URL is one, which url_env keeps out of the document")
+				ps.Errorf(k, path+"."+key, "a slack sink has no secret: its URL is one, which url_env keeps out of the document")
 			}
 		}
 	case SinkLog:
 		for _, key := range known[2:] {
 			if k := keys[key]; k != nil {
-				ps.errorf(k, path+"."+key, "has no effect on a log sink")
+				ps.Errorf(k, path+"."+key, "has no effect on a log sink")
 			}
 		}
 	}
-	return s, nameNode, len(ps.probs) == start
+	return s, nameNode, len(ps.Problems) == start
 }
 
 // envName returns the name of an environment variable.
 func (ps *parser) envName(n *yaml.Node, path string) (string, bool) {
-	s, ok := ps.str(n, path)
+	s, ok := ps.Str(n, path)
 	if !ok {
 		return "", false
 	}
 	for i, c := range []byte(s) {
 		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			ps.errorf(n, path, "%q is not the name of an environment variable (letters, digits and \"_\", not starting with a digit)", clip(s, 64))
+			ps.Errorf(n, path, "%q is not the name of an environment variable (letters, digits and \"_\", not starting with a digit)", clip(s, 64))
 			return "", false
 		}
 	}
 	if s == "" || len(s) > 256 {
-		ps.errorf(n, path, "an environment variable name has 1 to 256 characters")
+		ps.Errorf(n, path, "an environment variable name has 1 to 256 characters")
 		return "", false
 	}
 	return s, true
@@ -260,20 +262,20 @@ func (ps *parser) envName(n *yaml.Node, path string) (string, bool) {
 
 // timeout returns the duration n, between 1ms and 5 minutes.
 func (ps *parser) timeout(n *yaml.Node, path string) (time.Duration, bool) {
-	if !ps.plain(n, path) {
+	if !ps.Plain(n, path) {
 		return 0, false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		ps.errorf(n, path, `must be a duration like "10s" or "1m", not %s`, describe(n))
+		ps.Errorf(n, path, `must be a duration like "10s" or "1m", not %s`, yamldoc.Describe(n))
 		return 0, false
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil {
-		ps.errorf(n, path, `%q is not a duration like "10s" or "1m"`, clip(n.Value, 64))
+		ps.Errorf(n, path, `%q is not a duration like "10s" or "1m"`, clip(n.Value, 64))
 		return 0, false
 	}
 	if d < time.Millisecond || d > maxTimeout {
-		ps.errorf(n, path, "a timeout is between 1ms and %v, not %v", maxTimeout, d)
+		ps.Errorf(n, path, "a timeout is between 1ms and %v, not %v", maxTimeout, d)
 		return 0, false
 	}
 	return d, true
@@ -288,7 +290,7 @@ func checkSecret(s string) string {
 
 func checkSeverity(s string) string {
 	if !slices.Contains([]string{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}, s) {
-		return fmt.Sprintf("severity %q is not one of %s", clip(s, 64), quoteList([]string{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}))
+		return fmt.Sprintf("severity %q is not one of %s", clip(s, 64), yamldoc.QuoteList([]string{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}))
 	}
 	return ""
 }
@@ -305,14 +307,14 @@ func checkNotEmpty(what string) func(string) string {
 // route parses one route, returning also the node and path of each sink
 // it names.
 func (ps *parser) route(n *yaml.Node, path string) (r Route, nodes []*yaml.Node, paths []string, ok bool) {
-	start := len(ps.probs)
+	start := len(ps.Problems)
 	hasSinks := false
-	if !ps.mapping(n, path, []string{"match", "sinks"}, func(key string, _, v *yaml.Node, path string) {
+	if !ps.Mapping(n, path, []string{"match", "sinks"}, func(key string, _, v *yaml.Node, path string) {
 		switch key {
 		case "match":
 			const empty = "an empty list matches nothing"
 			m := &r.Match
-			ps.mapping(v, path, []string{"severity", "rule", "project", "environment"}, func(key string, _, v *yaml.Node, path string) {
+			ps.Mapping(v, path, []string{"severity", "rule", "project", "environment"}, func(key string, _, v *yaml.Node, path string) {
 				switch key {
 				case "severity":
 					m.Severity, _, _ = ps.stringList(v, path, empty, checkSeverity)
@@ -332,9 +334,9 @@ func (ps *parser) route(n *yaml.Node, path string) (r Route, nodes []*yaml.Node,
 		return r, nil, nil, false
 	}
 	if !hasSinks {
-		ps.errorf(n, path, "a route needs sinks")
+		ps.Errorf(n, path, "a route needs sinks")
 	}
-	return r, nodes, paths, len(ps.probs) == start
+	return r, nodes, paths, len(ps.Problems) == start
 }
 
 // SinkOptions are what building the sinks of a configuration needs.
@@ -415,7 +417,7 @@ func (sc SinkConfig) build(o SinkOptions, path string) (Sink, *Problem) {
 		return strings.TrimSpace(s), nil
 	}
 	if !slices.Contains([]string{SinkWebhook, SinkSlack, SinkLog}, sc.Type) {
-		return nil, problem("type", "%q is not one of %s", sc.Type, quoteList([]string{SinkWebhook, SinkSlack, SinkLog}))
+		return nil, problem("type", "%q is not one of %s", sc.Type, yamldoc.QuoteList([]string{SinkWebhook, SinkSlack, SinkLog}))
 	}
 	if sc.Type == SinkLog {
 		s, err := NewLogSink(sc.Name, o.Logger)

@@ -140,35 +140,35 @@ func TestParseConfigProblems(t *testing.T) {
 	}{
 		{
 			"sinks:\n  - name: a\n    type: log\n    typo: x\n",
-			Problem{4, 5, "sinks[0].typo", `unknown key "typo"; known keys: name, type, url, url_env, secret, secret_env, timeout`},
+			Problem{Line: 4, Column: 5, Path: "sinks[0].typo", Message: `unknown key "typo"; known keys: name, type, url, url_env, secret, secret_env, timeout`},
 		},
 		{
 			"sinks:\n  - {name: a, type: email}\n",
-			Problem{2, 21, "sinks[0].type", `"email" is not one of "webhook", "slack" or "log"`},
+			Problem{Line: 2, Column: 21, Path: "sinks[0].type", Message: `"email" is not one of "webhook", "slack" or "log"`},
 		},
 		{
 			"sinks:\n  - {name: a, type: log}\nroutes:\n  - {match: {severity: [high, hihg]}, sinks: [a]}\n",
-			Problem{4, 31, "routes[0].match.severity[1]", `severity "hihg" is not one of "low", "medium", "high" or "critical"`},
+			Problem{Line: 4, Column: 31, Path: "routes[0].match.severity[1]", Message: `severity "hihg" is not one of "low", "medium", "high" or "critical"`},
 		},
 		{
 			"sinks:\n  - {name: a, type: log}\nroutes:\n  - sinks: [a, b]\n",
-			Problem{4, 16, "routes[0].sinks[1]", `no sink is named "b"; declared: "a"`},
+			Problem{Line: 4, Column: 16, Path: "routes[0].sinks[1]", Message: `no sink is named "b"; declared: "a"`},
 		},
 		{
 			"sinks:\n  - {name: a, type: webhook, url: \"https://x.example/\", secret_env: S}\n",
-			Problem{2, 12, "sinks[0].name", `sink "a" is used by no route; without routes every alert goes to the log sinks`},
+			Problem{Line: 2, Column: 12, Path: "sinks[0].name", Message: `sink "a" is used by no route; without routes every alert goes to the log sinks`},
 		},
 		{
 			"sinks:\n  - {name: a, type: slack, url: \"https://x.example/\", timeout: 10}\nroutes: [{sinks: [a]}]\n",
-			Problem{2, 64, "sinks[0].timeout", `must be a duration like "10s" or "1m", not an integer`},
+			Problem{Line: 2, Column: 64, Path: "sinks[0].timeout", Message: `must be a duration like "10s" or "1m", not an integer`},
 		},
 		{
 			"sinks:\n  - name: a\n    type: log\n  - name: a\n    type: log\n",
-			Problem{4, 11, "sinks[1].name", `sink name "a" is already used at line 2`},
+			Problem{Line: 4, Column: 11, Path: "sinks[1].name", Message: `sink name "a" is already used at line 2`},
 		},
 		{
 			"sinks:\n  - name: a\n    type: [webhook\n",
-			Problem{3, 0, "", "YAML: did not find expected ',' or ']' in the list that starts at this line"},
+			Problem{Line: 3, Column: 0, Path: "", Message: "YAML: did not find expected ',' or ']' in the list that starts at this line"},
 		},
 	}
 	for _, tt := range tests {
