@@ -128,6 +128,19 @@ func TestAnalysisEndToEnd(t *testing.T) {
 	if r := runBinary(t, nil, "findings", "resolve", id, "--taken", "again", "--data-dir", dir, "--log", "acme"); r.code == 0 || !strings.Contains(r.stderr, "409") {
 		t.Errorf("resolving twice = %s, want a 409", r)
 	}
+	// A review of the period, in Markdown and HTML.
+	period := []string{"--data-dir", dir, "--log", "acme", "--from", "2026-11-23T00:00:00Z", "--to", "2026-11-25T00:00:00Z"}
+	r = mustRunBinary(t, nil, append([]string{"report"}, period...)...)
+	for _, want := range []string{"# Review of log `acme`", "## 2. Failure rate", "## 4. Findings", "failure-burst", "## 8. Verification state"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	html := filepath.Join(t.TempDir(), "review.html")
+	mustRunBinary(t, nil, append([]string{"report", "--format", "html", "--out", html}, period...)...)
+	if page := readFileT(t, html); !strings.Contains(page, "<svg") || strings.Contains(page, "<script") {
+		t.Errorf("the HTML report has no chart, or a script")
+	}
 	r = mustRunBinary(t, nil, "findings", "list", "--status", "resolved", "--data-dir", dir, "--log", "acme", "--json")
 	if n := strings.Count(r.stdout, "\n"); n != 1 || !strings.Contains(r.stdout, "reset the password") {
 		t.Errorf("resolved findings = %s", r.stdout)

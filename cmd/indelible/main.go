@@ -105,6 +105,7 @@ func commands() []*command {
 			"\nRecords why a finding is not a problem (--reason, required). With --suppress-until, the\nrule stays silent for the same group until then."),
 		findingActionCommand("reopen", "reopen a resolved or dismissed finding",
 			"\nReopens a finding that was resolved or dismissed."),
+		reportCommand(),
 		rulesApplyCommand(),
 		rulesShowCommand(),
 		migrateCommand(),
