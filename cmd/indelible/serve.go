@@ -52,6 +52,7 @@ type serveOptions struct {
 	verifyEvery         time.Duration
 	store               storeOptions
 	alerts              string
+	followUp            time.Duration
 }
 
 func serveCommand() *command {
@@ -94,6 +95,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 			fs.IntVar(&o.limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight, "most ingest `requests` served at once; more get 503 with Retry-After")
 			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+			fs.DurationVar(&o.followUp, "follow-up", 7*24*time.Hour, "how long, in event time, a resolved finding is watched before its verdict (effective, recurred or inconclusive)")
 			fs.StringVar(&o.alerts, "alerts", "", "alert configuration `file` (YAML: sinks and routes; default: findings go to the log)")
 			fs.DurationVar(&o.verifyEvery, "verify-every", 10*time.Minute, "pause between the full re-verifications of every log, which catch tampering with the stored data (0: never)")
 			fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `address` (never expose it)")
@@ -218,7 +220,8 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 			}
 			return st.Analysis, st.AnalysisHash(), nil
 		},
-		Logger: logger,
+		FollowUp: o.followUp,
+		Logger:   logger,
 	})
 	if err != nil {
 		return err
