@@ -10,7 +10,10 @@
 // indelible.finding.opened entry (detector "integrity") in the log
 // "_system", with the damaged log, the first bad index and the kind of
 // damage; it is raised once per log and damage until the log verifies
-// again.
+// again. Between two passes, every second, it hashes what was committed
+// since the last verified tree and checks it against the newest signed
+// checkpoint (Tail), so that a freshly committed entry that is changed, or
+// a log that shrinks, is caught within a second.
 package integrity
 
 import (
@@ -76,6 +79,8 @@ type Watcher struct {
 	mu       sync.Mutex
 	reported map[string]string // log -> key of the violation reported; guarded by mu
 	verified map[string]uint64 // log -> size verified by the last pass; guarded by mu
+
+	tails map[string]*tail // the tail checks' trees; owned by the Run goroutine
 }
 
 // New returns a Watcher.
@@ -95,19 +100,26 @@ func New(cfg Config) (*Watcher, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
-	return &Watcher{cfg: cfg, reported: map[string]string{}, verified: map[string]uint64{}}, nil
+	return &Watcher{cfg: cfg, reported: map[string]string{}, verified: map[string]uint64{}, tails: map[string]*tail{}}, nil
 }
 
-// Run verifies every log now and then every Every, until ctx is done.
+// Run verifies every log now and then every Every, and checks what is
+// committed in between every second (Tail), until ctx is done.
 func (w *Watcher) Run(ctx context.Context) error {
+	next := time.Now()
 	for {
-		if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Warn("integrity pass failed", "err", err)
+		if !time.Now().Before(next) {
+			if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Warn("integrity pass failed", "err", err)
+			}
+			next = time.Now().Add(w.cfg.Every)
+		} else if _, err := w.Tail(ctx); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Warn("integrity tail check failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(w.cfg.Every):
+		case <-time.After(min(tailEvery, time.Until(next))):
 		}
 	}
 }

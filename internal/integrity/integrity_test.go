@@ -1,8 +1,11 @@
 package integrity
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -102,5 +105,79 @@ func TestRollback(t *testing.T) {
 	}
 	if len(rec.evs) != 1 || rec.evs[0].Data["severity"] != "critical" || rec.evs[0].Data["rule"] != TypeViolation {
 		t.Errorf("recorded %+v, want one critical violation", rec.evs)
+	}
+}
+
+// TestTail: between two full passes, an entry committed after the last
+// pass and then changed is caught by the tail check.
+func TestTail(t *testing.T) {
+	ctx := t.Context()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	sealer, _ := seal.New(seal.Config{DigestKey: []byte("0123456789abcdef0123456789abcdef")})
+	path := filepath.Join(t.TempDir(), "indelible.db")
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	led, err := ledger.New(ledger.Config{Store: st, Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	appendN := func(from, to int) {
+		var es []*event.Entry
+		for i := from; i < to; i++ {
+			e, err := sealer.Seal("acme", &event.Event{ID: fmt.Sprint("e", i), Time: time.Date(2026, 11, 23, 9, 0, i, 0, time.UTC),
+				Type: "data.read", Actor: event.Actor{ID: "bob"}, Message: fmt.Sprint("event ", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			es = append(es, e)
+		}
+		if _, err := led.Append(ctx, "acme", es); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{}
+	w, err := New(Config{Store: st, Verifiers: note.VerifierList(verifier), Dir: t.TempDir(), Record: rec.record,
+		Origin: func(log string) string { return verify.Origin("test.example", log) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(0, 300)
+	if v, err := w.Pass(ctx); err != nil || len(v) != 0 {
+		t.Fatalf("Pass = %v, %v", v, err)
+	}
+	appendN(300, 320)
+	if v, err := w.Tail(ctx); err != nil || len(v) != 0 {
+		t.Fatalf("Tail after honest appends = %v, %v", v, err)
+	}
+	appendN(320, 340)
+	// The attacker changes entry 330 before the tail check sees it.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var body []byte
+	if err := db.QueryRow("SELECT body FROM entries WHERE id = 'e330'").Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	body = bytes.Replace(body, []byte("event 330"), []byte("Event 330"), 1)
+	if _, err := db.Exec("UPDATE entries SET body = ? WHERE id = 'e330'", body); err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.Tail(ctx)
+	if err != nil || len(v) != 1 || v[0].Index != 320 || v[0].Kind != string(verify.CheckpointRoot) {
+		t.Errorf("Tail after tampering = %+v, %v; want a root mismatch from index 320", v, err)
+	}
+	if len(rec.evs) != 1 {
+		t.Errorf("recorded %d violations, want 1", len(rec.evs))
 	}
 }
