@@ -38,6 +38,26 @@ type Config struct {
 	Silence         SilenceConfig
 
 	Rules []Rule // user rules, run after the detectors, in order
+
+	// FollowUp is how long, in event time, a resolved finding of a rule
+	// is watched before its verdict, by rule name ("failure-burst", a
+	// user rule's name) or "default"; absent rules take the default, and
+	// without one the runner's.
+	FollowUp map[string]time.Duration
+}
+
+// FollowUpFor returns the follow-up window of rule, or fallback.
+func (c *Config) FollowUpFor(rule string, fallback time.Duration) time.Duration {
+	if c == nil {
+		return fallback
+	}
+	if d, ok := c.FollowUp[rule]; ok && d > 0 {
+		return d
+	}
+	if d, ok := c.FollowUp["default"]; ok && d > 0 {
+		return d
+	}
+	return fallback
 }
 
 // FailureBurstConfig configures failure_burst: at least Threshold events

@@ -217,3 +217,26 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestFollowUp(t *testing.T) {
+	c, err := ParseConfig([]byte("follow_up:\n  default: 3d\n  failure-burst: 12h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		rule string
+		want time.Duration
+	}{{"failure-burst", 12 * time.Hour}, {"mass-delete", 72 * time.Hour}} {
+		if got := c.FollowUpFor(tt.rule, time.Hour); got != tt.want {
+			t.Errorf("FollowUpFor(%q) = %v, want %v", tt.rule, got, tt.want)
+		}
+	}
+	if got := DefaultConfig().FollowUpFor("x", time.Hour); got != time.Hour {
+		t.Errorf("FollowUpFor without a setting = %v, want the fallback", got)
+	}
+	for _, bad := range []string{"follow_up: 3d\n", "follow_up:\n  default: 10s\n", "follow_up:\n  default: soon\n"} {
+		if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line ") {
+			t.Errorf("ParseConfig(%q) = %v, want an error with its line", bad, err)
+		}
+	}
+}

@@ -94,6 +94,9 @@
 //	  repeated_errors:  {enabled: true, severity: medium, actors: 10, window: 5m}
 //	  silence:          {enabled: true, severity: high, factor: 3, min_silence: 15m, min_events: 100,
 //	                     learning: 7d, memory: 30d}
+//	follow_up:             # how long a resolved finding is watched, by rule name or "default"
+//	  default: 7d
+//	  failure-burst: 1d
 //	rules:
 //	  - name: mass-delete                      # a-z, 0-9, "_", "-"; unique
 //	    description: many deletions by one actor

@@ -109,8 +109,30 @@ func (ps *parser) document(root *yaml.Node, c *Config) {
 		return
 	}
 	ps.nodes[""] = root
-	ps.mapping(root, "", []string{"timezone", "lateness", "max_groups", "detectors", "rules"}, func(key string, _, v *yaml.Node, path string) {
+	ps.mapping(root, "", []string{"timezone", "lateness", "max_groups", "detectors", "rules", "follow_up"}, func(key string, _, v *yaml.Node, path string) {
 		switch key {
+		case "follow_up":
+			if yamldoc.IsNull(v) {
+				return
+			}
+			if v.Kind != yaml.MappingNode {
+				ps.Errorf(v, path, "must be a mapping of rule names (or \"default\") to durations, not %s", yamldoc.Describe(v))
+				return
+			}
+			c.FollowUp = map[string]time.Duration{}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, val := v.Content[i], v.Content[i+1]
+				var d time.Duration
+				ps.duration(val, path+"."+k.Value, &d)
+				if d > 0 && (d < time.Minute || d > 365*24*time.Hour) {
+					ps.Errorf(val, path+"."+k.Value, "must be between 1m and 365d")
+					continue
+				}
+				if _, dup := c.FollowUp[k.Value]; dup {
+					ps.Errorf(k, path+"."+k.Value, "duplicate key %q", k.Value)
+				}
+				c.FollowUp[k.Value] = d
+			}
 		case "timezone":
 			ps.str(v, path, &c.Timezone)
 		case "lateness":

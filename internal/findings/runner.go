@@ -78,8 +78,9 @@ type Runner struct {
 
 // logRun is the analysis of one log. Only the Run goroutine touches it.
 type logRun struct {
-	cursor uint64 // entries below it are analysed
-	config string // hash of the configuration the engine runs
+	cursor uint64          // entries below it are analysed
+	config string          // hash of the configuration the engine runs
+	acfg   *analyze.Config // that configuration
 	engine *analyze.Engine
 	open   map[string]string // rule + "\x00" + group key -> finding id, while open
 	// suppress holds the dismissals with a suppression: rule + "\x00" +
@@ -247,7 +248,7 @@ func (r *Runner) run(ctx context.Context, log string) (*logRun, error) {
 	if s.Checks == nil {
 		s.Checks = map[string]*check{}
 	}
-	lr = &logRun{cursor: s.Cursor, config: hash, engine: eng, open: s.Open, suppress: s.Suppress, checks: s.Checks, clock: s.Clock}
+	lr = &logRun{cursor: s.Cursor, config: hash, acfg: cfg, engine: eng, open: s.Open, suppress: s.Suppress, checks: s.Checks, clock: s.Clock}
 	r.mu.Lock()
 	r.logs[log] = lr
 	r.mu.Unlock()
@@ -439,7 +440,8 @@ func (lr *logRun) follow(se store.Entry, followUp time.Duration) error {
 	switch c.Type {
 	case TypeResolved:
 		delete(lr.open, k)
-		lr.checks[k] = &check{Finding: str(e.Data, "finding"), Resolved: lr.clock, Due: lr.clock.Add(followUp)}
+		d := lr.acfg.FollowUpFor(str(e.Data, "rule"), followUp)
+		lr.checks[k] = &check{Finding: str(e.Data, "finding"), Resolved: lr.clock, Due: lr.clock.Add(d)}
 	case TypeDismissed:
 		delete(lr.open, k)
 		delete(lr.checks, k)
