@@ -102,3 +102,12 @@ func (a *alerter) send(log string, evs []*event.Event) {
 
 // close lets queued alerts finish until ctx is done.
 func (a *alerter) close(ctx context.Context) error { return a.d.Close(ctx) }
+
+// announce queues an alert that is not about a finding of the log (a
+// scheduled review): its delivery outcome is not recorded.
+func (a *alerter) announce(al respond.Alert) {
+	al.Instance = a.instance
+	if err := a.d.Enqueue(al); err != nil {
+		a.logger.Warn("alert not queued", "alert", al.Finding.ID, "err", err)
+	}
+}

@@ -130,3 +130,48 @@ func TestFeedbackLoop(t *testing.T) {
 		t.Errorf("verify: %s", r)
 	}
 }
+
+// TestScheduledReview: serve writes a review of each log at the end of
+// every period and announces it to the alert sinks.
+func TestScheduledReview(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	got := make(chan string, 100)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m struct {
+			Finding struct{ Rule, Summary string } `json:"finding"`
+		}
+		json.Unmarshal(body, &m)
+		if m.Finding.Rule == "review" {
+			got <- m.Finding.Summary
+		}
+	}))
+	defer hook.Close()
+	cfg := writeFile(t, t.TempDir(), "alerts.yaml", fmt.Sprintf("sinks:\n  - {name: team, type: webhook, url: %s, secret: a-secret-of-sixteen-chars}\n  - {name: log, type: log}\nroutes:\n  - match: {rule: [review]}\n    sinks: [team]\n  - sinks: [log]\n", hook.URL))
+	dir := t.TempDir()
+	srv := startServer(t, dir, "--alerts", cfg, "--review-every", "2s")
+	admin := strings.TrimSpace(readFileT(t, filepath.Join(dir, bootstrapKeyFile)))
+	srv.ingest(admin, "acme", []byte(fmt.Sprintf(`{"time":%q,"type":"auth.login","outcome":"success","actor":{"id":"alice"}}`, time.Now().UTC().Format(time.RFC3339Nano))))
+	var summary string
+	select {
+	case summary = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no review announced\n%s", srv.stderr)
+	}
+	for !strings.Contains(summary, "log acme") {
+		select {
+		case summary = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no review of acme announced (last: %s)", summary)
+		}
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, reviewsDir, "acme-*.html"))
+	if len(paths) == 0 {
+		t.Fatalf("no review file in %s", filepath.Join(dir, reviewsDir))
+	}
+	if page := readFileT(t, paths[0]); !strings.Contains(page, "<svg") {
+		t.Errorf("the review has no chart")
+	}
+}

@@ -53,6 +53,7 @@ type serveOptions struct {
 	store               storeOptions
 	alerts              string
 	followUp            time.Duration
+	reviewEvery         time.Duration
 }
 
 func serveCommand() *command {
@@ -96,6 +97,7 @@ indelible serve --config /etc/indelible/serve.conf`,
 			fs.BoolVar(&o.privateTiles, "private-tiles", false, "require a reader key for checkpoints, hash tiles and the verifier key")
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
 			fs.DurationVar(&o.followUp, "follow-up", 7*24*time.Hour, "how long, in event time, a resolved finding is watched before its verdict (effective, recurred or inconclusive)")
+			fs.DurationVar(&o.reviewEvery, "review-every", 0, "write a review of every log at the end of each period of this `length` (168h: weekly, on UTC boundaries) into DIR/reviews, and announce it to the alert sinks (rule \"review\"); 0: never")
 			fs.StringVar(&o.alerts, "alerts", "", "alert configuration `file` (YAML: sinks and routes; default: findings go to the log)")
 			fs.DurationVar(&o.verifyEvery, "verify-every", 10*time.Minute, "pause between the full re-verifications of every log, which catch tampering with the stored data (0: never)")
 			fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `address` (never expose it)")
@@ -285,7 +287,7 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	}
 
 	reg.MustRegister(lagCollector{runner})
-	srv, err := server.New(server.Config{
+	scfg := server.Config{
 		Ledger:       in.ledger,
 		Entries:      in.db,
 		Sealer:       in.sealer,
@@ -299,9 +301,17 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		Capture:      in.capture,
 		Logger:       logger,
 		Registry:     reg,
-	})
+	}
+	srv, err := server.New(scfg)
 	if err != nil {
 		return err
+	}
+	if o.reviewEvery > 0 {
+		rv, err := newReviewer(o.reviewEvery, o.dataDir, scfg, in, alerts, logger)
+		if err != nil {
+			return err
+		}
+		go rv.run(indexCtx)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

@@ -80,6 +80,7 @@ func startServer(t *testing.T, dir string, extra ...string) *liveServer {
 		}
 		select {
 		case err := <-s.done:
+			s.done <- err // for the cleanup
 			t.Fatalf("serve exited: %v\n%s", err, s.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
