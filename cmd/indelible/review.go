@@ -113,4 +113,3 @@ func (rv *reviewer) review(ctx context.Context, from, to time.Time) error {
 	}
 	return nil
 }
-
