@@ -16,8 +16,9 @@ import (
 )
 
 // alerter sends new findings to the sinks of the alert configuration and
-// records the final outcome of every delivery in the finding's log
-// (indelible.finding.alerted), so that it shows on the finding.
+// records the outcome of every delivery attempt in the finding's log
+// (indelible.finding.alerted: delivered, retrying or dead-letter), so that
+// it shows on the finding.
 type alerter struct {
 	d        *respond.Dispatcher
 	instance string
@@ -56,16 +57,17 @@ func newAlerter(path, instance string, logger *slog.Logger, reg *prometheus.Regi
 	d, err := respond.NewDispatcher(respond.DispatcherConfig{
 		Router: router, Logger: logger, Registry: reg,
 		OnAttempt: func(at respond.Attempt) {
-			if at.Final == "" {
-				return
-			}
 			a.mu.Lock()
 			log, ok := a.logs[at.FindingID]
 			a.mu.Unlock()
 			if !ok {
 				return
 			}
-			ev := findings.AlertedEvent(at.FindingID, findings.Delivery{Sink: at.Sink, Outcome: at.Final, Tries: at.Try, Error: at.Err, Time: at.Time})
+			outcome := at.Final
+			if outcome == "" {
+				outcome = "retrying" // this attempt failed; another follows
+			}
+			ev := findings.AlertedEvent(at.FindingID, findings.Delivery{Sink: at.Sink, Outcome: outcome, Tries: at.Try, Error: at.Err, Time: at.Time})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := record(ctx, log, ev); err != nil {

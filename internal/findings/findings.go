@@ -55,7 +55,7 @@ type Finding struct {
 	Environment string `json:"environment,omitempty"`
 	// History is what people did about it, oldest first.
 	History []Change `json:"history,omitempty"`
-	// Deliveries are the outcomes of its alerts, one per sink.
+	// Deliveries are the outcomes of its alerts' delivery attempts.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
 	// Verdicts are the check-backs after its resolutions.
 	Verdicts []Verdict `json:"verdicts,omitempty"`
@@ -71,13 +71,14 @@ type Verdict struct {
 	Evidence      []uint64 `json:"evidence,omitempty"` // of a recurrence
 }
 
-// TypeAlerted records the final outcome of a finding's alert to one sink.
+// TypeAlerted records the outcome of one attempt to deliver a finding's
+// alert to one sink.
 const TypeAlerted = "indelible.finding.alerted"
 
-// Delivery is the final outcome of an alert to one sink.
+// Delivery is the outcome of one attempt to deliver an alert to one sink.
 type Delivery struct {
 	Sink    string    `json:"sink"`
-	Outcome string    `json:"outcome"` // "delivered" or "dead-letter"
+	Outcome string    `json:"outcome"` // "delivered", "retrying" (the attempt failed) or "dead-letter"
 	Tries   int       `json:"tries"`
 	Error   string    `json:"error,omitempty"`
 	Time    time.Time `json:"time"`
