@@ -58,6 +58,17 @@ func (s *Server) configLog(r *http.Request, need apikey.Role) (string, capture.A
 	return log, capture.Actor{ID: p.KeyID, Type: "api_key"}, nil
 }
 
+// readConfig authorizes a reader of the configuration and returns its
+// log and the configuration in force there.
+func (s *Server) readConfig(r *http.Request) (string, *capture.State, error) {
+	log, _, err := s.configLog(r, apikey.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	st, err := s.captureState(r.Context(), log)
+	return log, st, err
+}
+
 func pending(st *capture.State, kind string) []capture.Proposal {
 	out := []capture.Proposal{}
 	for _, p := range st.Pending {
@@ -70,11 +81,7 @@ func pending(st *capture.State, kind string) []capture.Proposal {
 
 // getSchemas lists the registered schemas (newest version of each type).
 func (s *Server) getSchemas(w http.ResponseWriter, r *http.Request) error {
-	log, _, err := s.configLog(r, apikey.Reader)
-	if err != nil {
-		return err
-	}
-	st, err := s.captureState(r.Context(), log)
+	log, st, err := s.readConfig(r)
 	if err != nil {
 		return err
 	}
@@ -89,11 +96,7 @@ func (s *Server) getSchemas(w http.ResponseWriter, r *http.Request) error {
 // getSchema shows every version of one type's schema, with the changes
 // that made them.
 func (s *Server) getSchema(w http.ResponseWriter, r *http.Request) error {
-	log, _, err := s.configLog(r, apikey.Reader)
-	if err != nil {
-		return err
-	}
-	st, err := s.captureState(r.Context(), log)
+	log, st, err := s.readConfig(r)
 	if err != nil {
 		return err
 	}
@@ -137,11 +140,7 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 
 // getPolicy shows the policy in force and the pending proposals.
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) error {
-	log, _, err := s.configLog(r, apikey.Reader)
-	if err != nil {
-		return err
-	}
-	st, err := s.captureState(r.Context(), log)
+	log, st, err := s.readConfig(r)
 	if err != nil {
 		return err
 	}
@@ -154,11 +153,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 
 // getConfigHistory lists every configuration entry of the log.
 func (s *Server) getConfigHistory(w http.ResponseWriter, r *http.Request) error {
-	log, _, err := s.configLog(r, apikey.Reader)
-	if err != nil {
-		return err
-	}
-	st, err := s.captureState(r.Context(), log)
+	log, st, err := s.readConfig(r)
 	if err != nil {
 		return err
 	}
@@ -236,11 +231,7 @@ type activeRules struct {
 // getRules shows the analysis configuration in force (detectors and user
 // rules) and the pending proposals.
 func (s *Server) getRules(w http.ResponseWriter, r *http.Request) error {
-	log, _, err := s.configLog(r, apikey.Reader)
-	if err != nil {
-		return err
-	}
-	st, err := s.captureState(r.Context(), log)
+	log, st, err := s.readConfig(r)
 	if err != nil {
 		return err
 	}
