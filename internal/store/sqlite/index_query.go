@@ -23,19 +23,32 @@ func (ix *IndexDB) QueryIndex(ctx context.Context, q store.IndexQuery) ([]uint64
 	return indexes, wm, nil
 }
 
+// snapshot begins a read transaction and returns it with the id and
+// watermark of log; ok is false for a log the index has never seen.
+func (ix *IndexDB) snapshot(ctx context.Context, log string) (tx *sql.Tx, id, wm int64, ok bool, err error) {
+	tx, err = ix.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, 0, false, err
+	}
+	err = tx.QueryRowContext(ctx, "SELECT id, watermark FROM logs WHERE name = ?", log).Scan(&id, &wm)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tx, 0, 0, false, nil
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, 0, 0, false, err
+	}
+	return tx, id, wm, true, nil
+}
+
 func (ix *IndexDB) query(ctx context.Context, q store.IndexQuery) ([]uint64, uint64, error) {
-	tx, err := ix.r.BeginTx(ctx, nil)
+	tx, id, wm, ok, err := ix.snapshot(ctx, q.Log)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback()
-	var id, wm int64
-	err = tx.QueryRowContext(ctx, "SELECT id, watermark FROM logs WHERE name = ?", q.Log).Scan(&id, &wm)
-	if errors.Is(err, sql.ErrNoRows) {
+	if !ok {
 		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
 	}
 	p, err := ix.plan(ctx, tx, id, uint64(wm), q)
 	if err != nil || p == nil {
@@ -94,6 +107,14 @@ type queryPlan struct {
 // statement returns the statement that walks segs (newest first) and
 // returns at most limit indexes (-1: all), newest first.
 func (p *queryPlan) statement(segs []idxRange, limit int) (string, []any) {
+	q, args := p.arms(segs, "idx", "")
+	return q + " ORDER BY idx DESC LIMIT ?", append(args, limit)
+}
+
+// arms returns one SELECT of columns per segment (and per type, for the
+// driver "type") joined by UNION ALL, each ending with suffix, and their
+// arguments.
+func (p *queryPlan) arms(segs []idxRange, columns, suffix string) (string, []any) {
 	values := p.types
 	if p.types == nil {
 		values = []int64{p.value}
@@ -106,19 +127,19 @@ func (p *queryPlan) statement(segs []idxRange, limit int) (string, []any) {
 				b.WriteString(" UNION ALL ")
 			}
 			if p.driver == "" {
-				b.WriteString("SELECT idx FROM rows WHERE log = ? AND idx >= ? AND idx < ?")
+				fmt.Fprintf(&b, "SELECT %s FROM rows WHERE log = ? AND idx >= ? AND idx < ?", columns)
 				args = append(args, p.log, int64(s.lo), int64(s.hi))
 			} else {
-				fmt.Fprintf(&b, "SELECT idx FROM rows INDEXED BY rows_%s WHERE log = ? AND idx >> %d = ? AND %s = ? AND idx >= ? AND idx < ?",
-					p.driver, epochShift, p.col)
+				fmt.Fprintf(&b, "SELECT %s FROM rows INDEXED BY rows_%s WHERE log = ? AND idx >> %d = ? AND %s = ? AND idx >= ? AND idx < ?",
+					columns, p.driver, epochShift, p.col)
 				args = append(args, p.log, int64(s.lo>>epochShift), v, int64(s.lo), int64(s.hi))
 			}
 			b.WriteString(p.conds)
 			args = append(args, p.args...)
+			b.WriteString(suffix)
 		}
 	}
-	b.WriteString(" ORDER BY idx DESC LIMIT ?")
-	return b.String(), append(args, limit)
+	return b.String(), args
 }
 
 // plan returns the plan for q, or nil if nothing can match (a value that

@@ -40,18 +40,13 @@ func (ix *IndexDB) IndexStats(ctx context.Context, q store.StatsQuery) ([]store.
 }
 
 func (ix *IndexDB) stats(ctx context.Context, q store.StatsQuery, col string) ([]store.StatsRow, uint64, error) {
-	tx, err := ix.r.BeginTx(ctx, nil)
+	tx, id, wm, ok, err := ix.snapshot(ctx, q.Log)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback()
-	var id, wm int64
-	err = tx.QueryRowContext(ctx, "SELECT id, watermark FROM logs WHERE name = ?", q.Log).Scan(&id, &wm)
-	if errors.Is(err, sql.ErrNoRows) {
+	if !ok {
 		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
 	}
 	if hourlyAnswers(q) {
 		rows, err := ix.hourlyStats(ctx, tx, id, q)
@@ -116,32 +111,7 @@ type statsKey struct{ bucket, value int64 }
 // countStatement is statement's counterpart for IndexStats: every arm
 // counts its rows per bucket and column value.
 func (p *queryPlan) countStatement(segs []idxRange, bucket, col string) (string, []any) {
-	values := p.types
-	if p.types == nil {
-		values = []int64{p.value}
-	}
-	var b strings.Builder
-	var args []any
-	for _, s := range segs {
-		for _, v := range values {
-			if b.Len() > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			fmt.Fprintf(&b, "SELECT %s AS b, %s AS v, count(*) FROM rows", bucket, col)
-			if p.driver == "" {
-				b.WriteString(" WHERE log = ? AND idx >= ? AND idx < ?")
-				args = append(args, p.log, int64(s.lo), int64(s.hi))
-			} else {
-				fmt.Fprintf(&b, " INDEXED BY rows_%s WHERE log = ? AND idx >> %d = ? AND %s = ? AND idx >= ? AND idx < ?",
-					p.driver, epochShift, p.col)
-				args = append(args, p.log, int64(s.lo>>epochShift), v, int64(s.lo), int64(s.hi))
-			}
-			b.WriteString(p.conds)
-			args = append(args, p.args...)
-			b.WriteString(" GROUP BY 1, 2")
-		}
-	}
-	return b.String(), args
+	return p.arms(segs, fmt.Sprintf("%s AS b, %s AS v, count(*)", bucket, col), " GROUP BY 1, 2")
 }
 
 // names returns the strings of the values counted by field by.
