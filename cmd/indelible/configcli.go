@@ -95,7 +95,8 @@ func (t *target) local(ctx context.Context, common *commonFlags) (*instance, fun
 	return in, closeAll, nil
 }
 
-// call sends one API request and decodes the JSON answer into out.
+// call sends one API request and decodes the JSON answer into out (or,
+// for a *[]byte, keeps the body as it came).
 func (t *target) call(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
 	if t.log != "" {
 		if query == nil {
@@ -147,10 +148,15 @@ func (t *target) call(ctx context.Context, method, path string, query url.Values
 		}
 		return err
 	}
-	if out == nil {
+	switch out := out.(type) {
+	case nil:
 		return nil
+	case *[]byte: // the body as it came (a checkpoint is text)
+		*out = data
+		return nil
+	default:
+		return json.Unmarshal(data, out)
 	}
-	return json.Unmarshal(data, out)
 }
 
 // actor is the local operator, as the configuration entries record it.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -108,41 +107,10 @@ indelible report --server http://127.0.0.1:8080 --key-file auditor.key --from 20
 	}
 }
 
-// getter adapts t.call to report.Getter; a *[]byte receives the body as
-// it came (the checkpoint is text, not JSON).
+// getter adapts t.call to report.Getter.
 func (t *target) getter() report.Getter {
 	return func(ctx context.Context, path string, query url.Values, out any) error {
-		raw, ok := out.(*[]byte)
-		if !ok {
-			return t.call(ctx, "GET", path, query, nil, out)
-		}
-		base := strings.TrimRight(t.server, "/")
-		if t.handler != nil {
-			base = "http://local"
-		}
-		u := base + path
-		if len(query) > 0 {
-			u += "?" + query.Encode()
-		}
-		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-		if err != nil {
-			return usageErrorf("--server: %v", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+t.key)
-		resp, err := t.do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(data)))
-		}
-		*raw = data
-		return nil
+		return t.call(ctx, "GET", path, query, nil, out)
 	}
 }
 
