@@ -170,14 +170,7 @@ func (in *instance) recordAll(ctx context.Context, log string, evs []*event.Even
 
 // record appends an event that Indelible writes about itself.
 func (in *instance) record(ctx context.Context, log string, ev *event.Event) error {
-	if err := ev.Validate(true); err != nil {
-		return err
-	}
-	e, err := in.sealer.Seal(log, ev)
-	if err != nil {
-		return err
-	}
-	_, err = in.ledger.Append(ctx, log, []*event.Entry{e})
+	_, err := in.recordAll(ctx, log, []*event.Event{ev})
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/a24ba333/indelible/internal/apikey"
 	"github.com/a24ba333/indelible/internal/findings"
 	"github.com/a24ba333/indelible/internal/report"
 	"github.com/a24ba333/indelible/internal/respond"
@@ -76,7 +77,7 @@ func (rv *reviewer) review(ctx context.Context, from, to time.Time) error {
 		return err
 	}
 	for _, log := range logs {
-		if log == "_system" || strings.HasSuffix(log, ".quarantine") {
+		if log == apikey.SystemLog || strings.HasSuffix(log, apikey.QuarantineSuffix) {
 			continue
 		}
 		t := *rv.t
