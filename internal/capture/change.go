@@ -132,7 +132,7 @@ func (m *Manager) PutSchema(ctx context.Context, by Actor, log, eventType string
 	res := event.Resource{Type: "schema", ID: eventType}
 	typ := TypeSchemaRegistered
 	o.Status = "active"
-	if st.Settings().Approval == "two-person" {
+	if st.Settings().Approval == policy.TwoPerson {
 		typ, o.Status, o.Version = TypeSchemaProposed, "proposed", 0
 		o.Proposal = newID()
 		data["proposal"] = o.Proposal
@@ -207,7 +207,7 @@ func (m *Manager) applyDoc(ctx context.Context, by Actor, log, kind string, src 
 	res := event.Resource{Type: kind, ID: o.Hash}
 	typ := dk.activated
 	o.Status = "active"
-	if st.Settings().Approval == "two-person" {
+	if st.Settings().Approval == policy.TwoPerson {
 		typ, o.Status = dk.proposed, "proposed"
 		o.Proposal = newID()
 		data["proposal"] = o.Proposal

@@ -11,14 +11,14 @@ import (
 // Sources name where events came from; the policy's settings decide per
 // source what happens to an invalid event.
 const (
-	SourceAPI        = "api"
-	SourceKubernetes = "kubernetes"
+	SourceAPI        = policy.SourceAPI
+	SourceKubernetes = policy.SourceKubernetes
 )
 
 // Invalid-event actions (policy.Settings.Invalid).
 const (
-	ActionReject     = "reject"
-	ActionQuarantine = "quarantine"
+	ActionReject     = policy.Reject
+	ActionQuarantine = policy.Quarantine
 )
 
 // Result is what Capture decided for one event.
@@ -59,7 +59,7 @@ func (st *State) Capture(ev *event.Event, source string, rand io.Reader) Result 
 	case len(errs) > 0:
 		return Result{Invalid: errs, Action: st.Settings().InvalidAction(source)}
 	case !known && st.Policy != nil:
-		if set := st.Settings(); set.UnregisteredTypes == "reject" {
+		if set := st.Settings(); set.UnregisteredTypes == policy.Reject {
 			return Result{Invalid: []event.FieldError{{
 				Path: "/type", Message: fmt.Sprintf("no schema is registered for %q and this log refuses unregistered types", ev.Type),
 			}}, Action: set.InvalidAction(source)}
