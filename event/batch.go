@@ -183,6 +183,7 @@ func isBlank(b []byte) bool {
 func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
 	lim = lim.orDefault()
 	p := newParser(data, lim.MaxDepth)
+	p.canon = true
 	p.skipSpace()
 	if p.pos == len(data) {
 		return nil, ErrEmptyBatch

@@ -66,7 +66,7 @@ func (e *Event) Action() string {
 // null, which means absent. An absent outcome becomes "unknown", and the
 // reserved category is refused (see Validate).
 func Parse(data []byte, lim Limits) (*Event, error) {
-	v, err := ParseJSON(data, lim)
+	v, err := parseJSON(data, lim, true)
 	if err != nil {
 		return nil, err
 	}

@@ -64,12 +64,27 @@ func (e *SyntaxError) Error() string {
 // lim.MaxDepth, input longer than lim.MaxBytes and anything but whitespace
 // after the value. Every error is a *SyntaxError.
 func ParseJSON(data []byte, lim Limits) (any, error) {
+	return parseJSON(data, lim, false)
+}
+
+// ParseData is ParseJSON for a value that goes into an event's data: its
+// numbers are held as an entry's bytes spell them (RFC 8785: 1.0 and 1e0
+// become 1), so that the event in memory and the event decoded from its
+// entry hold equal values. Parse and ParseBatch parse events so.
+func ParseData(data []byte, lim Limits) (any, error) {
+	return parseJSON(data, lim, true)
+}
+
+// parseJSON is ParseJSON; with canon, numbers are held as RFC 8785 writes
+// them (see parser.canon).
+func parseJSON(data []byte, lim Limits, canon bool) (any, error) {
 	lim = lim.orDefault()
 	if len(data) > lim.MaxBytes {
 		p := parser{data: data}
 		return nil, p.errorAt(lim.MaxBytes, fmt.Sprintf("input is longer than %d bytes", lim.MaxBytes))
 	}
 	p := newParser(data, lim.MaxDepth)
+	p.canon = canon
 	p.skipSpace()
 	v, err := p.value()
 	if err != nil {
@@ -94,6 +109,12 @@ type parser struct {
 	depth    int
 	maxDepth int
 	base     int // depth of enclosing containers not counted in messages
+	// canon makes numbers the text RFC 8785 gives them (1.0 and 1e0
+	// become 1). Events are parsed so: the entry's bytes spell numbers
+	// that way, and an event in memory must agree on every value with the
+	// same event decoded from its entry, because readers that follow the
+	// log take committed entries from memory (ledger.Config.OnCommit).
+	canon bool
 }
 
 func newParser(data []byte, maxDepth int) parser {
@@ -425,11 +446,39 @@ func (p *parser) number() (any, error) {
 	} else {
 		s = string(p.data[start:p.pos])
 	}
-	if _, err := strconv.ParseFloat(s, 64); err != nil {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
 		p.pos = start
 		return nil, p.errorf("number %s is out of range", s)
 	}
+	if p.canon && !plainInteger(s) {
+		b, err := appendNumber(nil, f)
+		if err != nil {
+			p.pos = start
+			return nil, p.errorf("number %s: %v", s, err)
+		}
+		s = string(b)
+	}
 	return json.Number(s), nil
+}
+
+// plainInteger reports whether s, a valid JSON number, is an integer that
+// RFC 8785 writes as is: no fraction or exponent, no "-0", and few enough
+// digits to be exact in a float64.
+func plainInteger(s string) bool {
+	d := s
+	if d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) > 15 || d == "0" && len(s) > 1 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // numberLen returns the length of the JSON number (RFC 8259 §6) at the

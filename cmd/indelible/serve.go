@@ -155,21 +155,21 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if o.maxBatch <= 0 {
 		return usageErrorf("--max-batch must be positive, got %d", o.maxBatch)
 	}
-	// The query indexer and live streams follow the commits; OnCommit
-	// only signals them.
+	// The query indexer, the detectors and live streams follow the
+	// commits; OnCommit hands them the entries and signals them.
 	var (
 		indexer *index.Indexer
 		runner  *findings.Runner
 	)
 	hub := server.NewHub()
-	onCommit := func(log string, start uint64, bodies [][]byte) {
+	onCommit := func(log string, start uint64, entries []*event.Entry) {
 		if indexer != nil {
-			indexer.Offer(log, start, bodies)
+			indexer.Offer(log, start, entries)
 		}
 		if runner != nil {
-			runner.Notify()
+			runner.Offer(log, start, entries)
 		}
-		hub.Notify(log, start+uint64(len(bodies)))
+		hub.Notify(log, start+uint64(len(entries)))
 	}
 	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit}, o.store)
 	if err != nil {

@@ -72,8 +72,19 @@ type Runner struct {
 	cfg  RunnerConfig
 	wake chan struct{}
 
-	mu   sync.Mutex
-	logs map[string]*logRun // guarded by mu
+	mu      sync.Mutex
+	logs    map[string]*logRun  // guarded by mu
+	offered map[string]*offered // committed entries not analysed yet; guarded by mu
+}
+
+// maxOffered bounds the committed entries a Runner keeps per log from
+// Offer; past it, the oldest are dropped and read back from the store.
+const maxOffered = 1 << 17
+
+// offered is a run of committed entries: entries[i] is entry start+i.
+type offered struct {
+	start   uint64
+	entries []*event.Entry
 }
 
 // logRun is the analysis of one log. Only the Run goroutine touches it.
@@ -143,7 +154,91 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 			return analyze.DefaultConfig(), "", nil
 		}
 	}
-	return &Runner{cfg: cfg, wake: make(chan struct{}, 1), logs: map[string]*logRun{}}, nil
+	return &Runner{cfg: cfg, wake: make(chan struct{}, 1), logs: map[string]*logRun{}, offered: map[string]*offered{}}, nil
+}
+
+// Offer hands the runner entries just committed to log, at indexes start,
+// start+1, ..., and wakes it as Notify does. The runner then analyses
+// them from memory instead of reading them back from the store and
+// decoding them. It never blocks and keeps references to the entries,
+// which must not change (see ledger.Config.OnCommit).
+func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
+	if strings.HasSuffix(log, ".quarantine") {
+		return // not analysed (see Step)
+	}
+	r.mu.Lock()
+	o := r.offered[log]
+	switch {
+	case o == nil || start != o.start+uint64(len(o.entries)):
+		o = &offered{start: start, entries: append([]*event.Entry(nil), entries...)}
+		r.offered[log] = o
+	default:
+		o.entries = append(o.entries, entries...)
+	}
+	if extra := len(o.entries) - maxOffered; extra > 0 {
+		o.start += uint64(extra)
+		o.entries = append([]*event.Entry(nil), o.entries[extra:]...)
+	}
+	r.mu.Unlock()
+	r.Notify()
+}
+
+// takeOffered returns the offered entries [lo, hi) of log, if they were
+// all offered, and forgets those below hi.
+func (r *Runner) takeOffered(log string, lo, hi uint64) []*event.Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := r.offered[log]
+	if o == nil || lo < o.start || hi > o.start+uint64(len(o.entries)) {
+		return nil
+	}
+	out := o.entries[lo-o.start : hi-o.start]
+	o.entries = o.entries[hi-o.start:]
+	o.start = hi
+	return out
+}
+
+// entries returns entries [lo, hi) of log, decoded: those offered, or
+// read from the store.
+func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*event.Entry, error) {
+	if es := r.takeOffered(log, lo, hi); es != nil {
+		out := make([]*event.Entry, len(es))
+		for i, e := range es {
+			out[i] = e
+			if e.Category() == event.ReservedCategory {
+				// Indelible's own entries are built in Go, with Go
+				// types in their data: read them as their bytes give
+				// them, as a replay from the store would. They are few.
+				b, err := e.Canonical()
+				if err == nil {
+					out[i], err = event.DecodeEntry(b)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("entry %d: %w", lo+uint64(i), err)
+				}
+			}
+		}
+		return out, nil
+	}
+	ses, err := r.cfg.Entries.ReadEntries(ctx, log, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*event.Entry, 0, len(ses))
+	for _, se := range ses {
+		if want := lo + uint64(len(out)); se.Index != want {
+			return nil, fmt.Errorf("entry %d is missing", want)
+		}
+		e, err := event.DecodeEntry(se.Body)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", se.Index, err)
+		}
+		out = append(out, e)
+	}
+	if want := hi - lo; uint64(len(out)) != want {
+		return nil, fmt.Errorf("entries %d to %d are missing", lo+uint64(len(out)), hi)
+	}
+	return out, nil
 }
 
 // Notify wakes the runner: new entries were committed.
@@ -272,33 +367,19 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 		return false, nil
 	}
 	end := min(head.Size, lr.cursor+uint64(r.cfg.Batch))
-	es, err := r.cfg.Entries.ReadEntries(ctx, log, lr.cursor, end)
+	es, err := r.entries(ctx, log, lr.cursor, end)
 	if err != nil {
 		return false, err
 	}
 	var evs []*event.Event
-	next := lr.cursor
-	for _, se := range es {
-		if se.Index != next {
-			return false, fmt.Errorf("entry %d is missing", next)
-		}
-		next++
-		t, err := event.EntryType(se.Body)
-		if err != nil {
-			return false, fmt.Errorf("entry %d: %w", se.Index, err)
-		}
-		if strings.HasPrefix(t, Prefix) {
+	for i, e := range es {
+		index := lr.cursor + uint64(i)
+		if strings.HasPrefix(e.Type, Prefix) {
 			// Not analysed; but what people did re-arms or silences rules.
-			if t != TypeOpened {
-				if err := lr.follow(se, r.cfg.FollowUp); err != nil {
-					return false, err
-				}
+			if e.Type != TypeOpened {
+				lr.follow(index, e, r.cfg.FollowUp)
 			}
 			continue
-		}
-		e, err := event.DecodeEntry(se.Body)
-		if err != nil {
-			return false, fmt.Errorf("entry %d: %w", se.Index, err)
 		}
 		if e.Category() != event.ReservedCategory {
 			if e.Time.After(lr.clock) {
@@ -311,7 +392,7 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 			}
 			evs = append(evs, lr.verdictsDue(log)...)
 		}
-		for _, f := range lr.engine.Observe(se.Index, e) {
+		for _, f := range lr.engine.Observe(index, e) {
 			k := f.Rule + "\x00" + f.GroupKey
 			if _, open := lr.open[k]; open {
 				continue // deduplicated while open
@@ -319,7 +400,7 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 			if c, ok := lr.checks[k]; ok {
 				// The pattern came back after the resolution: the finding
 				// reopens, linked to the new evidence.
-				evs = append(evs, recurred(log, c, se.Index, f, lr.clock)...)
+				evs = append(evs, recurred(log, c, index, f, lr.clock)...)
 				lr.open[k] = c.Finding
 				delete(lr.checks, k)
 				continue
@@ -330,14 +411,11 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 				}
 				delete(lr.suppress, k)
 			}
-			ev := Event(log, se.Index, f, lr.config)
+			ev := Event(log, index, f, lr.config)
 			ev.Project, ev.Environment = e.Project, e.Environment
 			lr.open[k] = ev.ID
 			evs = append(evs, ev)
 		}
-	}
-	if next != end {
-		return false, fmt.Errorf("entries %d to %d are missing", next, end)
 	}
 	if len(evs) > 0 {
 		if err := r.cfg.Record(ctx, log, evs); err != nil {
@@ -427,14 +505,10 @@ func (r *Runner) Lags() map[string]uint64 {
 // follow applies a finding transition to the open set: a resolved or
 // dismissed finding no longer holds back its rule and group key (a
 // dismissal may suppress them until a time), a reopened one does again.
-func (lr *logRun) follow(se store.Entry, followUp time.Duration) error {
-	e, err := event.DecodeEntry(se.Body)
-	if err != nil {
-		return fmt.Errorf("entry %d: %w", se.Index, err)
-	}
-	c, ok := ChangeFromEntry(se.Index, e)
+func (lr *logRun) follow(index uint64, e *event.Entry, followUp time.Duration) {
+	c, ok := ChangeFromEntry(index, e)
 	if !ok {
-		return nil
+		return
 	}
 	k := str(e.Data, "rule") + "\x00" + str(e.Data, "group_key")
 	switch c.Type {
@@ -453,7 +527,6 @@ func (lr *logRun) follow(se store.Entry, followUp time.Duration) error {
 		delete(lr.suppress, k)
 		delete(lr.checks, k)
 	}
-	return nil
 }
 
 // TypeVerdict records the check-back of a resolved finding.

@@ -3,9 +3,12 @@ package findings
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/seal"
+	"github.com/a24ba333/indelible/internal/store"
 	"github.com/a24ba333/indelible/internal/store/sqlite"
 )
 
@@ -45,6 +49,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvCommit(t, nil)
+}
+
+// newEnvCommit is newEnv with the ledger's OnCommit.
+func newEnvCommit(t *testing.T, onCommit func(string, uint64, []*event.Entry)) *env {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "indelible.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.New(ledger.Config{Store: st, Signer: signer})
+	led, err := ledger.New(ledger.Config{Store: st, Signer: signer, OnCommit: onCommit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,5 +370,73 @@ func (ix *testIndex) catchUp(t *testing.T) {
 	defer cancel()
 	if err := ix.x.Wait(ctx, "acme", head.Size-1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// readCounter counts ReadEntries calls.
+type readCounter struct {
+	Entries
+	reads atomic.Int64
+}
+
+func (c *readCounter) ReadEntries(ctx context.Context, log string, start, end uint64) ([]store.Entry, error) {
+	c.reads.Add(1)
+	return c.Entries.ReadEntries(ctx, log, start, end)
+}
+
+// TestRunnerOffered: entries handed over by Offer are analysed from
+// memory, without reading the store, and raise exactly the findings that
+// analysing the stored entries raises.
+func TestRunnerOffered(t *testing.T) {
+	var offered *Runner
+	e := newEnvCommit(t, func(log string, start uint64, es []*event.Entry) {
+		if offered != nil {
+			offered.Offer(log, start, es)
+		}
+	})
+	var fromMemory, fromStore []string
+	rc := &readCounter{Entries: e.st}
+	offered, err := NewRunner(RunnerConfig{Entries: rc, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
+		Record: func(ctx context.Context, log string, evs []*event.Event) error {
+			for _, ev := range evs {
+				fromMemory = append(fromMemory, ev.ID)
+			}
+			return e.record(ctx, log, evs)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay, err := NewRunner(RunnerConfig{Entries: e.st, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
+		Record: func(_ context.Context, _ string, evs []*event.Event) error {
+			for _, ev := range evs {
+				fromStore = append(fromStore, ev.ID)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for round := range 4 {
+		var evs []*event.Event
+		for i := range 30 {
+			at := base.Add(time.Duration(round)*time.Hour + time.Duration(i)*time.Second)
+			evs = append(evs, failedLogin(fmt.Sprintf("user%d@example.com", round%2), at),
+				&event.Event{Time: at, Type: "payment.sent", Actor: event.Actor{ID: "svc"}, Source: "billing",
+					Data: map[string]any{"amount": json.Number("1.5"), "n": json.Number(fmt.Sprint(i))}})
+		}
+		e.append(t, "acme", evs...)
+		if err := offered.Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rc.reads.Load(); n != 0 {
+		t.Errorf("the runner read the store %d times for offered entries, want 0", n)
+	}
+	if err := replay.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(fromMemory) == 0 || !slices.Equal(fromMemory, fromStore) {
+		t.Errorf("findings from memory %v, from the store %v: want the same, and some", fromMemory, fromStore)
 	}
 }

@@ -95,50 +95,52 @@ func New(cfg Config) (*Indexer, error) {
 
 // maxOffered bounds the committed entries an Indexer keeps per log from
 // Offer, waiting to be indexed; past it, the oldest are dropped and read
-// back from the store instead.
+// back from the store instead. The detectors hold the same entries, so
+// the bound costs little memory of its own.
 const maxOffered = 1 << 17
 
-// offered is a run of committed entries: bodies[i] is entry start+i.
+// offered is a run of committed entries: entries[i] is entry start+i.
 type offered struct {
-	start  uint64
-	bodies [][]byte
+	start   uint64
+	entries []*event.Entry
 }
 
 // Offer hands the indexer entries just committed to log, at indexes
 // start, start+1, ..., and wakes it as Notify does. The indexer then
-// indexes them from memory instead of reading them back from the store.
-// It never blocks and keeps references to bodies, which must not change.
-func (x *Indexer) Offer(log string, start uint64, bodies [][]byte) {
+// indexes them from memory instead of reading them back from the store
+// and decoding them. It never blocks and keeps references to the
+// entries, which must not change (see ledger.Config.OnCommit).
+func (x *Indexer) Offer(log string, start uint64, entries []*event.Entry) {
 	x.mu.Lock()
 	o := x.offered[log]
 	switch {
-	case o == nil || start != o.start+uint64(len(o.bodies)):
+	case o == nil || start != o.start+uint64(len(o.entries)):
 		// Not contiguous (another writer, or a gap): keep only this run.
-		o = &offered{start: start, bodies: append([][]byte(nil), bodies...)}
+		o = &offered{start: start, entries: append([]*event.Entry(nil), entries...)}
 		x.offered[log] = o
 	default:
-		o.bodies = append(o.bodies, bodies...)
+		o.entries = append(o.entries, entries...)
 	}
-	if extra := len(o.bodies) - maxOffered; extra > 0 {
+	if extra := len(o.entries) - maxOffered; extra > 0 {
 		o.start += uint64(extra)
-		o.bodies = append([][]byte(nil), o.bodies[extra:]...)
+		o.entries = append([]*event.Entry(nil), o.entries[extra:]...)
 	}
 	x.mu.Unlock()
 	x.Notify(log)
 }
 
-// takeOffered returns the offered bodies of entries [lo, hi) of log, if
-// they were all offered, and forgets those below hi.
-func (x *Indexer) takeOffered(log string, lo, hi uint64) [][]byte {
+// takeOffered returns the offered entries [lo, hi) of log, if they were
+// all offered, and forgets those below hi.
+func (x *Indexer) takeOffered(log string, lo, hi uint64) []*event.Entry {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	o := x.offered[log]
-	if o == nil || lo < o.start || hi > o.start+uint64(len(o.bodies)) {
+	if o == nil || lo < o.start || hi > o.start+uint64(len(o.entries)) {
 		return nil
 	}
-	out := o.bodies[lo-o.start : hi-o.start]
+	out := o.entries[lo-o.start : hi-o.start]
 	drop := hi - o.start
-	o.bodies = o.bodies[drop:]
+	o.entries = o.entries[drop:]
 	o.start = hi
 	return out
 }
@@ -271,14 +273,9 @@ func (x *Indexer) read(ctx context.Context, log string, start, end uint64, out c
 		hi := min(end, lo+uint64(x.batch))
 		rows := make([]store.IndexRow, 0, hi-lo)
 		var err error
-		if bodies := x.takeOffered(log, lo, hi); bodies != nil {
-			for i, body := range bodies {
-				r, rerr := rowOf(lo+uint64(i), body)
-				if rerr != nil {
-					err = rerr
-					break
-				}
-				rows = append(rows, r)
+		if entries := x.takeOffered(log, lo, hi); entries != nil {
+			for i, e := range entries {
+				rows = append(rows, entryRow(lo+uint64(i), e))
 			}
 		} else {
 			err = x.st.ScanEntries(ctx, log, lo, hi, func(e store.Entry) error {
@@ -379,6 +376,11 @@ func RowOf(index uint64, body []byte) (store.IndexRow, error) {
 	if err != nil {
 		return store.IndexRow{}, fmt.Errorf("entry %d: %w", index, err)
 	}
+	return entryRow(index, e), nil
+}
+
+// entryRow is RowOf for an entry already decoded.
+func entryRow(index uint64, e *event.Entry) store.IndexRow {
 	r := store.IndexRow{
 		Index:       index,
 		Time:        e.Time,
@@ -395,5 +397,5 @@ func RowOf(index uint64, body []byte) (store.IndexRow, error) {
 	if e.Resource != nil {
 		r.ResourceType, r.ResourceID = e.Resource.Type, e.Resource.ID
 	}
-	return r, nil
+	return r
 }

@@ -49,8 +49,17 @@ func testEvent(i uint64) event.Event {
 // entryBytes returns the canonical bytes of entry i of log.
 func entryBytes(t testing.TB, log string, i uint64) []byte {
 	t.Helper()
+	b, err := testEntry(log, i).Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testEntry is the entry whose bytes entryBytes returns.
+func testEntry(log string, i uint64) *event.Entry {
 	digest := sha256.Sum256(fmt.Appendf(nil, "%s/%d", log, i))
-	e := event.Entry{
+	return &event.Entry{
 		Event:      testEvent(i),
 		Version:    event.EntryVersion,
 		Log:        log,
@@ -58,11 +67,6 @@ func entryBytes(t testing.TB, log string, i uint64) []byte {
 		Digest:     digest[:],
 		Capture:    event.Capture{Level: event.CaptureFull},
 	}
-	b, err := e.Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // appendEntries grows log by n test entries. The store checks no hashes
@@ -484,11 +488,11 @@ func TestOfferedEntriesAreNotReadBack(t *testing.T) {
 	for start := uint64(0); start < 500; start += 100 {
 		// Offered first, as the ledger does before it answers: whenever
 		// the indexer looks, what the store holds was offered.
-		bodies := make([][]byte, 100)
-		for i := range bodies {
-			bodies[i] = entryBytes(t, log, start+uint64(i))
+		entries := make([]*event.Entry, 100)
+		for i := range entries {
+			entries[i] = testEntry(log, start+uint64(i))
 		}
-		x.Offer(log, start, bodies)
+		x.Offer(log, start, entries)
 		appendEntries(t, e.st, log, 100)
 		x.Notify(log)
 	}

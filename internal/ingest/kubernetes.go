@@ -284,7 +284,7 @@ func mapKubeItem(ke *kubeEvent, rawLen int, opts *KubernetesOptions, errs *itemE
 		// A body that is not strict JSON (encoding/json lets duplicate
 		// keys and lone surrogates through) or that nests too deeply
 		// cannot go into an entry; it is dropped like an oversized one.
-		v, err := event.ParseJSON(o.raw, event.Limits{MaxBytes: len(o.raw), MaxDepth: objectMaxDepth})
+		v, err := event.ParseData(o.raw, event.Limits{MaxBytes: len(o.raw), MaxDepth: objectMaxDepth})
 		if err != nil {
 			truncated = true
 			continue

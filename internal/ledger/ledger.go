@@ -51,14 +51,16 @@ type Config struct {
 	// Logger receives operational logs (default: discarded).
 	Logger *slog.Logger
 	// OnCommit, if not nil, is called by a log's sequencer after each
-	// durable commit with the committed entries' bytes, which took the
-	// indexes start, start+1, ... (the log's new size is
-	// start+len(bodies)), before the appends are answered. It runs on the
-	// append path: it must return at once (signal a channel, keep a
-	// reference; never block or do I/O) and must not modify bodies.
-	// Readers that follow the log (the query indexer, live streams) use it
-	// instead of polling and reading the entries back.
-	OnCommit func(log string, start uint64, bodies [][]byte)
+	// durable commit with the committed entries, which took the indexes
+	// start, start+1, ... (the log's new size is start+len(entries)),
+	// before the appends are answered. Each is the *event.Entry given to
+	// Append, whose Canonical bytes are what the store holds. It runs on
+	// the append path: it must return at once (signal a channel, keep a
+	// reference; never block or do I/O), and neither it nor the readers
+	// it hands the entries to may modify them. Readers that follow the
+	// log (the query indexer, the detectors, live streams) use it instead
+	// of polling and reading the entries back and decoding them again.
+	OnCommit func(log string, start uint64, entries []*event.Entry)
 }
 
 // Ledger appends to and proves logs. It is safe for concurrent use.
@@ -140,6 +142,7 @@ type item struct {
 	digest []byte
 	body   []byte
 	leaf   [32]byte
+	entry  *event.Entry // what body encodes, for OnCommit
 }
 
 // Append appends entries to log and returns once they are durable, with
@@ -175,7 +178,7 @@ func (l *Ledger) Append(ctx context.Context, log string, entries []*event.Entry)
 		if err != nil {
 			return Appended{}, fmt.Errorf("ledger: encoding entry %d: %w", i, err)
 		}
-		items[i] = item{id: e.ID, digest: e.Digest, body: body, leaf: event.LeafHash(body)}
+		items[i] = item{id: e.ID, digest: e.Digest, body: body, leaf: event.LeafHash(body), entry: e}
 	}
 
 	s, err := l.sequencer(log)

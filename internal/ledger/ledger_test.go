@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -484,7 +485,7 @@ func TestOnCommit(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
 	var seen []uint64
-	l := e.ledger(t, ledger.Config{OnCommit: func(log string, start uint64, bodies [][]byte) {
+	l := e.ledger(t, ledger.Config{OnCommit: func(log string, start uint64, entries []*event.Entry) {
 		mu.Lock()
 		defer mu.Unlock()
 		if log != "acme" {
@@ -493,17 +494,23 @@ func TestOnCommit(t *testing.T) {
 		if len(seen) > 0 && start != seen[len(seen)-1] {
 			t.Errorf("commit starts at %d, the previous one ended at %d", start, seen[len(seen)-1])
 		}
-		// The bodies are the committed entries.
-		es, err := e.st.ReadEntries(context.Background(), "acme", start, start+uint64(len(bodies)))
-		if err != nil || len(es) != len(bodies) {
+		// The entries are the committed ones: they encode to the stored
+		// bytes, and decoding those gives them back.
+		es, err := e.st.ReadEntries(context.Background(), "acme", start, start+uint64(len(entries)))
+		if err != nil || len(es) != len(entries) {
 			t.Errorf("ReadEntries = %d, %v", len(es), err)
 		}
 		for i := range es {
-			if string(es[i].Body) != string(bodies[i]) {
-				t.Errorf("body %d differs from the stored entry", start+uint64(i))
+			body, err := entries[i].Canonical()
+			if err != nil || string(es[i].Body) != string(body) {
+				t.Errorf("entry %d differs from the stored entry (%v)", start+uint64(i), err)
+			}
+			d, err := event.DecodeEntry(es[i].Body)
+			if err != nil || !reflect.DeepEqual(d, entries[i]) {
+				t.Errorf("entry %d: decoding the stored bytes gives %+v (%v), not the committed %+v", start+uint64(i), d, err, entries[i])
 			}
 		}
-		seen = append(seen, start+uint64(len(bodies)))
+		seen = append(seen, start+uint64(len(entries)))
 	}})
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/store"
 	"github.com/a24ba333/indelible/verify"
 )
@@ -217,6 +218,7 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		n += len(r.items)
 	}
 	entries := make([]store.Entry, 0, n)
+	sealed := make([]*event.Entry, 0, n) // sealed[i] is what entries[i] encodes
 	var tiles []store.Tile
 	inBatch := make(map[string]recentID, n)
 	added := make([]string, 0, n) // ids of entries, in order
@@ -258,6 +260,7 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 				tiles = append(tiles, store.Tile{Level: t.Level, Index: t.Index, Hashes: t.Hashes})
 			})
 			entries = append(entries, store.Entry{Index: idx, ID: it.id, Body: it.body})
+			sealed = append(sealed, it.entry)
 			res[i] = Result{ID: it.id, Index: idx, LeafHash: it.leaf}
 			inBatch[it.id] = recentID{index: idx, leaf: it.leaf, digest: it.digest}
 			added = append(added, it.id)
@@ -303,11 +306,7 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		s.tree, s.checkpoint = tree, cp
 		size = tree.Size()
 		if f := s.l.cfg.OnCommit; f != nil {
-			bodies := make([][]byte, len(entries))
-			for i, e := range entries {
-				bodies[i] = e.Body
-			}
-			f(s.log, start, bodies)
+			f(s.log, start, sealed)
 		}
 	}
 	for ri, r := range batch {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,8 @@ type testEnv struct {
 	ix       *sqlite.IndexDB // the query index, with envOptions.query
 	indexer  *index.Indexer  // the indexer filling ix, with envOptions.query
 	hub      *Hub            // with envOptions.query unless noHub
+	// onCommit, if set, also sees every commit (after checkCommitted).
+	onCommit func(log string, start uint64, entries []*event.Entry)
 }
 
 type envOptions struct {
@@ -117,13 +120,18 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		if !opts.noHub {
 			hub = NewHub()
 		}
-		lcfg.OnCommit = func(log string, start uint64, bodies [][]byte) {
-			if !opts.lazyIndex {
-				indexer.Offer(log, start, bodies)
-			}
-			if hub != nil {
-				hub.Notify(log, start+uint64(len(bodies)))
-			}
+	}
+	env := new(testEnv)
+	lcfg.OnCommit = func(log string, start uint64, entries []*event.Entry) {
+		checkCommitted(t, log, start, entries)
+		if f := env.onCommit; f != nil {
+			f(log, start, entries)
+		}
+		if indexer != nil && !opts.lazyIndex {
+			indexer.Offer(log, start, entries)
+		}
+		if hub != nil {
+			hub.Notify(log, start+uint64(len(entries)))
 		}
 	}
 	led, err := ledger.New(lcfg)
@@ -188,7 +196,8 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	e := &testEnv{capture: cm, st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{},
+	e := env
+	*e = testEnv{capture: cm, st: st, led: led, sealer: sealer, keys: keys, verifier: verifier, vkey: vkey, srv: srv, ts: ts, tokens: map[string]string{},
 		ix: ix, indexer: indexer, hub: hub}
 	for _, tenant := range []string{own, other, ""} {
 		for _, role := range roles {
@@ -403,4 +412,30 @@ func newCaptureManager(t testing.TB, st *sqlite.DB, led *ledger.Ledger, sealer *
 		t.Fatal(err)
 	}
 	return m
+}
+
+// checkCommitted checks, for every commit of every test, what the readers
+// that follow the log rely on: an event entry committed from memory is
+// equal to the entry decoded from its bytes, so that indexing or
+// analysing it from memory gives what a replay from the store gives.
+// Indelible's own entries and quarantined items, which hold Go types,
+// are read back from their bytes by those readers.
+func checkCommitted(t testing.TB, log string, start uint64, entries []*event.Entry) {
+	if strings.HasSuffix(log, QuarantineSuffix) {
+		return
+	}
+	for i, e := range entries {
+		if e.Category() == event.ReservedCategory {
+			continue
+		}
+		b, err := e.Canonical()
+		if err != nil {
+			t.Errorf("committed entry %d of %s: %v", start+uint64(i), log, err)
+			continue
+		}
+		d, err := event.DecodeEntry(b)
+		if err != nil || !reflect.DeepEqual(d, e) {
+			t.Errorf("committed entry %d of %s differs from its bytes decoded (%v):\nmemory:  %#v\ndecoded: %#v", start+uint64(i), log, err, e, d)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -400,5 +401,50 @@ func TestIngestOverload(t *testing.T) {
 	// The slot is free again.
 	if resp, data := e.do(t, request{method: "POST", path: "/v1/events", token: e.tokens[own+"-writer"], body: []byte(ev("third", 3))}); resp.StatusCode != 200 {
 		t.Errorf("POST after the overload = %d %s, want 200", resp.StatusCode, data)
+	}
+}
+
+// TestCommittedNumbersAsStored: numbers that RFC 8785 spells otherwise
+// (1.50, 1e2, -0, an integer past 2^53) reach the entry in memory, which
+// the indexer and the detectors read, as the stored bytes spell them. The
+// environment's OnCommit (checkCommitted) compares every committed entry
+// with its bytes decoded.
+func TestCommittedNumbersAsStored(t *testing.T) {
+	var got []*event.Entry
+	e := newEnv(t, envOptions{})
+	e.onCommit = func(log string, start uint64, entries []*event.Entry) {
+		if log == own {
+			got = append(got, entries...)
+		}
+	}
+	data := `"data":{"amount":1.50,"n":1e2,"z":-0,"big":12345678901234567890,"list":[2.0,1E-7]}`
+	e.ingest(t, "application/json", `{"id":"num-1","time":"2026-11-23T19:40:00Z","type":"payment.sent","actor":{"id":"alice"},`+data+`}`)
+	e.ingest(t, "application/x-ndjson", `{"id":"num-2","time":"2026-11-23T19:40:00Z","type":"payment.sent","actor":{"id":"alice"},`+data+"}\n")
+	item := strings.Replace(fmt.Sprintf(kubeItem, "0b3c5e1a-3333-4f60-8e71-b9d0c3a2f5e8"), `"level":"Metadata"`,
+		`"level":"Request","requestObject":{"spec":{"replicas":3.0,"ratio":2.50e0}}`, 1)
+	resp, body := e.do(t, request{method: "POST", path: "/v1/ingest/kubernetes", token: e.tokens[own+"-writer"], contentType: "application/json", body: []byte(kubeList(item))})
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST kubernetes = %d %s", resp.StatusCode, body)
+	}
+	want := map[string]any{"amount": json.Number("1.5"), "n": json.Number("100"), "z": json.Number("0"),
+		"big": json.Number("12345678901234567000"), "list": []any{json.Number("2"), json.Number("1e-7")}}
+	var events int
+	for _, en := range got {
+		switch en.Type {
+		case "payment.sent":
+			events++
+			if !reflect.DeepEqual(en.Data, want) {
+				t.Errorf("entry %s data = %#v, want %#v", en.ID, en.Data, want)
+			}
+		default:
+			events++
+			spec := en.Data["requestObject"].(map[string]any)["spec"]
+			if w := map[string]any{"replicas": json.Number("3"), "ratio": json.Number("2.5")}; !reflect.DeepEqual(spec, w) {
+				t.Errorf("kubernetes entry spec = %#v, want %#v", spec, w)
+			}
+		}
+	}
+	if events != 3 {
+		t.Errorf("%d entries committed, want 3", events)
 	}
 }
