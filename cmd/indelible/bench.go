@@ -29,7 +29,7 @@ func benchCommand() *command {
 	return &command{
 		name:     "bench",
 		summary:  "measure a server's ingest throughput and latency with generated events",
-		synopsis: "bench --server URL [--api-key KEY] [--log LOG] [--concurrency N] [--batch B] [--duration D] [--single] [--json]",
+		synopsis: "bench --server URL [--api-key KEY] [--log LOG] [--concurrency N] [--batch B] [--rate R] [--duration D] [--single] [--json]",
 		help: `
 Sends generated events to POST /v1/events of the server at URL and measures
 it: N workers (--concurrency) each send a batch of B events (--batch) as a
@@ -38,6 +38,15 @@ passed or --max-requests requests were sent. Each event is realistic and
 about 400 bytes: authentication, data access and configuration events with
 varied actors, resources and outcomes, each with a fresh UUIDv7 id. With
 --single every request carries one event as a bare JSON object.
+
+By default the workers send as fast as the server answers (a closed loop),
+which measures the most the server takes; the latency is then what N
+requests queued on a saturated server wait. --rate R sends R events per
+second instead (an open loop): requests are due at fixed intervals
+(B/R seconds apart, shared by the workers), and each one's latency runs
+from when it was due, not from when a worker got to send it, so that a
+server that falls behind shows it in the latency (no "coordinated
+omission"). This measures the latency at a given load.
 
 Answers 429 and 503 are counted, and the worker waits as long as their
 Retry-After asks (1 s if absent) before sending again; other failures are
@@ -63,6 +72,7 @@ indelible bench --server http://127.0.0.1:8080 --log bench --single --concurrenc
 			fs.StringVar(&o.log, "log", "", "log `name` to append to (needed with an instance-wide key; sent as ?log=)")
 			fs.IntVar(&o.concurrency, "concurrency", 4, "`number` of workers, each with one request in flight")
 			fs.IntVar(&o.batch, "batch", 100, "`events` per request")
+			fs.Float64Var(&o.rate, "rate", 0, "send this many `events` per second in all, each request due at its time (0: as fast as the server answers)")
 			fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send requests")
 			fs.IntVar(&o.maxRequests, "max-requests", 1_000_000, "stop after this many `requests` even if --duration has not passed")
 			fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "`timeout` of one request")
@@ -82,6 +92,7 @@ type benchOptions struct {
 	server, apiKey, log             string
 	concurrency, batch, maxRequests int
 	duration, timeout               time.Duration
+	rate                            float64 // events/s; 0 for a closed loop
 	single, json                    bool
 }
 
@@ -111,9 +122,16 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 		return usageErrorf("--max-requests %d: want at least 1", o.maxRequests)
 	case o.timeout <= 0:
 		return usageErrorf("--timeout %v: want a positive duration", o.timeout)
+	case o.rate < 0 || o.rate > 1e7:
+		return usageErrorf("--rate %v: want 0 (as fast as possible) up to 10000000 events/s", o.rate)
 	}
 	if o.single {
 		o.batch = 1
+	}
+	// With --rate, request k is due at start + k*interval.
+	var interval time.Duration
+	if o.rate > 0 {
+		interval = time.Duration(float64(o.batch) / o.rate * float64(time.Second))
 	}
 	// Several servers (nodes on one shared store), comma-separated: each
 	// worker sends to one of them, in turn.
@@ -139,13 +157,19 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 	}
 	defer hc.CloseIdleConnections()
 
+	pools := make([]*benchBodies, o.concurrency)
+	seed := uint64(time.Now().UnixNano())
+	for i := range pools {
+		pools[i] = newBenchBodies(newEventGen(seed, uint64(i)), o.batch, o.single)
+	}
+
 	// Workers start no request after the deadline; a request in flight at
 	// the deadline runs to its end (at most --timeout), so that it is not
 	// counted as a failure.
 	start := time.Now()
 	runCtx, cancel := context.WithDeadline(ctx, start.Add(o.duration))
 	defer cancel()
-	var left atomic.Int64
+	var left, ticket atomic.Int64
 	left.Store(int64(o.maxRequests))
 	var cnt benchCounters
 	workers := make([]*benchWorker, o.concurrency)
@@ -153,12 +177,23 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 	for i := range workers {
 		w := &benchWorker{statuses: map[string]int{}}
 		workers[i] = w
-		gen := newEventGen(uint64(time.Now().UnixNano()), uint64(i))
+		bodies := pools[i]
 		target := targets[i%len(targets)]
 		wg.Go(func() {
 			for runCtx.Err() == nil && left.Add(-1) >= 0 {
-				body := gen.body(o.batch, o.single)
-				status, wait, lat := benchPost(ctx, hc, target, o.apiKey, body)
+				body := bodies.take()
+				var due time.Time // zero: now
+				if interval > 0 {
+					due = start.Add(time.Duration(ticket.Add(1)-1) * interval)
+					if due.After(start.Add(o.duration)) {
+						break
+					}
+					sleepCtx(runCtx, time.Until(due))
+					if runCtx.Err() != nil {
+						break
+					}
+				}
+				status, wait, lat := benchPost(ctx, hc, target, o.apiKey, body, due)
 				w.statuses[status]++
 				cnt.requests.Add(1)
 				if status == "200" {
@@ -218,8 +253,9 @@ wait:
 const benchProgressEvery = 3 * time.Second
 
 // benchPost sends one request. It returns the answer's status ("network"
-// if there was none), the delay asked by Retry-After and the latency.
-func benchPost(ctx context.Context, hc *http.Client, target, apiKey string, body []byte) (string, time.Duration, time.Duration) {
+// if there was none), the delay asked by Retry-After and the latency,
+// from due if it is not zero (and earlier than now), else from now.
+func benchPost(ctx context.Context, hc *http.Client, target, apiKey string, body []byte, due time.Time) (string, time.Duration, time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, "POST", target, bytes.NewReader(body))
 	if err != nil {
 		return "network", 0, 0
@@ -229,6 +265,9 @@ func benchPost(ctx context.Context, hc *http.Client, target, apiKey string, body
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 	}
 	start := time.Now()
+	if !due.IsZero() && due.Before(start) {
+		start = due
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "network", 0, time.Since(start)
@@ -260,6 +299,7 @@ type benchResult struct {
 	Seconds        float64            `json:"seconds"`
 	Concurrency    int                `json:"concurrency"`
 	Batch          int                `json:"batch"`
+	Rate           float64            `json:"rate,omitempty"` // events/s offered with --rate
 	Requests       int                `json:"requests"`
 	Events         int                `json:"events"` // acknowledged
 	EventsPerSec   float64            `json:"events_per_second"`
@@ -269,7 +309,7 @@ type benchResult struct {
 }
 
 func benchReport(o benchOptions, elapsed time.Duration, workers []*benchWorker) benchResult {
-	r := benchResult{Seconds: elapsed.Seconds(), Concurrency: o.concurrency, Batch: o.batch, Statuses: map[string]int{}}
+	r := benchResult{Seconds: elapsed.Seconds(), Concurrency: o.concurrency, Batch: o.batch, Rate: o.rate, Statuses: map[string]int{}}
 	var lat []time.Duration
 	for _, w := range workers {
 		lat = append(lat, w.latencies...)
@@ -300,7 +340,11 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func printBenchReport(w io.Writer, r benchResult) {
-	fmt.Fprintf(w, "%.1fs, %d workers, %d events per request\n", r.Seconds, r.Concurrency, r.Batch)
+	fmt.Fprintf(w, "%.1fs, %d workers, %d events per request", r.Seconds, r.Concurrency, r.Batch)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, ", %.0f events/s offered (latency from each request's due time)", r.Rate)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "requests:  %d (%.1f/s)\n", r.Requests, r.RequestsPerSec)
 	fmt.Fprintf(w, "events:    %d acknowledged (%.1f/s)\n", r.Events, r.EventsPerSec)
 	if len(r.LatencyMillis) > 0 {
@@ -403,17 +447,85 @@ func (g *eventGen) event() *event.Event {
 	return ev
 }
 
-// body returns the body of one request: n events as a JSON array, or
-// one bare event.
-func (g *eventGen) body(n int, single bool) []byte {
+// Placeholders that body writes for an event's id and time, and that
+// benchBodies.next overwrites in place. Both are unique in a body and as
+// wide as what replaces them: a UUID, and a time with 9 fraction digits.
+const (
+	benchIDMark  = "00000000-0000-7000-8000-0000deadbeef"
+	benchTimeFmt = "2006-01-02T15:04:05.000000000Z"
+)
+
+var benchTimeMark = time.Date(2000, 1, 1, 0, 0, 0, 123456789, time.UTC)
+
+// body returns the body of one request (n events as a JSON array, or one
+// bare event) with placeholders for the ids and times, and where they
+// are.
+func (g *eventGen) body(n int, single bool) (b []byte, ids, times []int) {
 	if single {
-		b, _ := json.Marshal(g.event())
-		return b
+		n = 1
+	} else {
+		b = append(b, '[')
 	}
-	evs := make([]*event.Event, n)
-	for i := range evs {
-		evs[i] = g.event()
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		ev := g.event()
+		ev.ID, ev.Time = benchIDMark, benchTimeMark
+		e, _ := ev.CanonicalJSON()
+		base := len(b)
+		b = append(b, e...)
+		ids = append(ids, base+bytes.Index(e, []byte(benchIDMark)))
+		times = append(times, base+bytes.Index(e, []byte(benchTimeMark.Format(time.RFC3339Nano))))
 	}
-	b, _ := json.Marshal(evs)
-	return b
+	if !single {
+		b = append(b, ']')
+	}
+	return b, ids, times
+}
+
+// benchBodies is one worker's request bodies: a pool of generated
+// batches, sent in turn, each time with fresh ids and the current time
+// written over the previous ones. Generating and encoding every event
+// anew would cost the load generator more than the server spends on
+// parsing it, on the machine they share; the pool keeps the events
+// varied (benchPool batches per worker) and every sent event is new to
+// the server.
+type benchBodies struct {
+	pool []benchBody
+	next int
+}
+
+type benchBody struct {
+	b          []byte
+	ids, times []int
+}
+
+// benchPool is the number of batches a worker generates before it starts.
+const benchPool = 32
+
+func newBenchBodies(g *eventGen, n int, single bool) *benchBodies {
+	bb := &benchBodies{pool: make([]benchBody, benchPool)}
+	for i := range bb.pool {
+		b, ids, times := g.body(n, single)
+		bb.pool[i] = benchBody{b, ids, times}
+	}
+	return bb
+}
+
+// take returns the next body, with fresh ids and the current time. It is
+// valid until the pool comes round to it again.
+func (bb *benchBodies) take() []byte {
+	p := &bb.pool[bb.next]
+	bb.next = (bb.next + 1) % len(bb.pool)
+	now := time.Now().UTC()
+	var t [len(benchTimeFmt)]byte
+	now.AppendFormat(t[:0], benchTimeFmt)
+	for _, at := range p.times {
+		copy(p.b[at:], t[:])
+	}
+	for _, at := range p.ids {
+		copy(p.b[at:], client.NewID())
+	}
+	return p.b
 }

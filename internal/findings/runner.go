@@ -52,6 +52,12 @@ type RunnerConfig struct {
 	// Poll is how often the logs are checked for new entries without a
 	// Notify (default 500ms).
 	Poll time.Duration
+	// Settle is the least time between two steps woken by Offer or
+	// Notify (default 100ms; negative, none), so that the entries of many
+	// small commits are analysed together: each step has a fixed cost
+	// (reading heads, saving state) that a step per commit would pay
+	// thousands of times a second.
+	Settle time.Duration
 	// FollowUp is how long, in event time, a resolved finding is watched
 	// before its verdict (default 7 days): if its rule raises again for
 	// the same group meanwhile, the finding reopens ("recurred");
@@ -139,6 +145,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.Settle == 0 {
+		cfg.Settle = 100 * time.Millisecond
 	}
 	if cfg.SaveEvery <= 0 {
 		cfg.SaveEvery = 5 * time.Second
@@ -257,15 +266,33 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err := r.Step(ctx); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Warn("analysis step failed", "err", err)
 		}
+		stepped := time.Now()
 		select {
 		case <-ctx.Done():
+		case <-t.C:
+		case <-r.wake:
+			sleepUntil(ctx, stepped.Add(r.cfg.Settle))
+		}
+		if ctx.Err() != nil {
 			if err := r.SaveAll(); err != nil {
 				r.cfg.Logger.Warn("saving the analysis state", "err", err)
 			}
 			return ctx.Err()
-		case <-t.C:
-		case <-r.wake:
 		}
+	}
+}
+
+// sleepUntil returns at t or when ctx is done.
+func sleepUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
 	}
 }
 

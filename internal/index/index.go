@@ -38,6 +38,13 @@ type Config struct {
 	// calls Notify, and how often Wait asks the index for its watermark
 	// (another process may be the indexer). Zero means 100ms.
 	Poll time.Duration
+	// Settle is the least time between two passes woken by Offer or
+	// Notify (zero means 50ms; negative, none): the entries committed
+	// meanwhile are indexed together. Each pass is a transaction with a
+	// fixed cost, which a pass per small commit (many clients sending
+	// one event each) would pay thousands of times a second. A Wait does
+	// not settle: it wakes the indexer at once.
+	Settle time.Duration
 }
 
 // Indexer follows the logs of a store and writes their index rows.
@@ -47,8 +54,10 @@ type Indexer struct {
 	logger *slog.Logger
 	batch  int
 	poll   time.Duration
+	settle time.Duration
 
-	wake chan struct{} // capacity 1: a Notify is pending
+	wake   chan struct{} // capacity 1: a Notify is pending
+	urgent chan struct{} // capacity 1: a Wait is pending
 
 	mu      sync.Mutex
 	offered map[string]*offered // recently committed entries per log; guarded by mu
@@ -75,7 +84,9 @@ func New(cfg Config) (*Indexer, error) {
 		logger:  cfg.Logger,
 		batch:   cfg.Batch,
 		poll:    cfg.Poll,
+		settle:  cfg.Settle,
 		wake:    make(chan struct{}, 1),
+		urgent:  make(chan struct{}, 1),
 		pending: make(map[string]bool),
 		offered: make(map[string]*offered),
 		marks:   make(map[string]uint64),
@@ -89,6 +100,9 @@ func New(cfg Config) (*Indexer, error) {
 	}
 	if x.poll == 0 {
 		x.poll = 100 * time.Millisecond
+	}
+	if x.settle == 0 {
+		x.settle = 50 * time.Millisecond
 	}
 	return x, nil
 }
@@ -203,11 +217,24 @@ func (x *Indexer) Run(ctx context.Context) error {
 			all = false
 			continue
 		}
+		passed := time.Now()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-x.urgent:
+			all = false
 		case <-x.wake:
 			all = false
+			// Let the commits of the next moments join this pass.
+			settle := time.NewTimer(x.settle - time.Since(passed))
+			select {
+			case <-ctx.Done():
+				settle.Stop()
+				return ctx.Err()
+			case <-x.urgent:
+			case <-settle.C:
+			}
+			settle.Stop()
 		case <-timer.C:
 			all = true
 			timer.Reset(x.poll)
@@ -325,6 +352,10 @@ func (x *Indexer) advance(log string, wm uint64) {
 // Poll.
 func (x *Indexer) Wait(ctx context.Context, log string, index uint64) error {
 	x.Notify(log)
+	select {
+	case x.urgent <- struct{}{}:
+	default:
+	}
 	ticker := time.NewTicker(x.poll)
 	defer ticker.Stop()
 	for {

@@ -5,20 +5,37 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/a24ba333/indelible/internal/store"
 )
 
-// insertRows is the number of entries inserted per INSERT statement: one
-// statement of 100 rows costs much less than 100 statements of one row.
-const insertRows = 100
+// insertSizes returns the numbers of entries inserted per INSERT
+// statement, largest first: one statement of 100 rows costs much less
+// than 100 statements of one row, and any number of entries takes at
+// most one statement of each size below 100.
+func insertSizes() [8]int { return [...]int{100, 64, 32, 16, 8, 4, 2, 1} }
 
-var insertEntriesSQL = "INSERT INTO entries (k, id, body) VALUES " +
-	strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", insertRows), ", ")
+// insertEntriesSQL returns the statement inserting n entries.
+func insertEntriesSQL(n int) string {
+	return "INSERT INTO entries (k, id, body) VALUES " + valuesSQL(n, 3)
+}
+
+// writerSQL returns the statements that appends run.
+func writerSQL() []string {
+	qs := []string{
+		"SELECT id, size FROM logs WHERE name = ?",
+		upsertTileSQL,
+		insertCheckpointSQL,
+		"UPDATE logs SET size = ? WHERE id = ?",
+	}
+	for _, n := range insertSizes() {
+		qs = append(qs, insertEntriesSQL(n))
+	}
+	return qs
+}
 
 const (
-	insertEntrySQL = "INSERT INTO entries (k, id, body) VALUES (?, ?, ?)"
+	insertCheckpointSQL = "INSERT INTO checkpoints (log, size, note, created_at) VALUES (?, ?, ?, ?)"
 
 	// A tile is replaced only by a wider one: partial tiles grow, and a full
 	// tile never changes.
@@ -47,7 +64,7 @@ func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
 	defer tx.Rollback()
 
 	var id, size int64
-	err = tx.QueryRowContext(ctx, "SELECT id, size FROM logs WHERE name = ?", log).Scan(&id, &size)
+	err = db.ws.queryRow(ctx, tx, "SELECT id, size FROM logs WHERE name = ?", log).Scan(&id, &size)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		err = tx.QueryRowContext(ctx, "INSERT INTO logs (name, size) VALUES (?, 0) RETURNING id", log).Scan(&id)
@@ -64,46 +81,50 @@ func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
 		return fmt.Errorf("log size is %d: %w", size, store.ErrConflict)
 	}
 
-	if err := insertEntries(ctx, tx, id, b.Entries); err != nil {
+	if err := db.insertEntries(ctx, tx, id, b.Entries); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("%w: %v", store.ErrDuplicateID, err)
 		}
 		return fmt.Errorf("inserting entries: %w", err)
 	}
 	for _, t := range b.Tiles {
-		if _, err := tx.ExecContext(ctx, upsertTileSQL, id, t.Level, toInt64(t.Index), t.Hashes); err != nil {
+		if _, err := db.ws.exec(ctx, tx, upsertTileSQL, id, t.Level, toInt64(t.Index), t.Hashes); err != nil {
 			return fmt.Errorf("writing tile %d/%d: %w", t.Level, t.Index, err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO checkpoints (log, size, note, created_at) VALUES (?, ?, ?, ?)",
+	_, err = db.ws.exec(ctx, tx, insertCheckpointSQL,
 		id, toInt64(b.Checkpoint.Size), b.Checkpoint.Note, db.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("inserting checkpoint: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE logs SET size = ? WHERE id = ?", toInt64(b.Checkpoint.Size), id); err != nil {
+	if _, err := db.ws.exec(ctx, tx, "UPDATE logs SET size = ? WHERE id = ?", toInt64(b.Checkpoint.Size), id); err != nil {
 		return fmt.Errorf("updating log size: %w", err)
 	}
 	// With synchronous=FULL, COMMIT returns once the WAL is fsynced.
 	return tx.Commit()
 }
 
-// insertEntries inserts entries into log, insertRows per statement.
-func insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.Entry) error {
-	args := make([]any, 0, 3*insertRows)
-	for len(entries) >= insertRows {
+// insertEntries inserts entries into log, as many per statement as
+// insertSizes allows.
+func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.Entry) error {
+	sizes := insertSizes()
+	args := make([]any, 0, 3*min(len(entries), sizes[0]))
+	for len(entries) > 0 {
+		n := sizes[0]
+		for _, size := range sizes {
+			if size <= len(entries) {
+				n = size
+				break
+			}
+		}
 		args = args[:0]
-		for _, e := range entries[:insertRows] {
+		for _, e := range entries[:n] {
 			args = append(args, entryKey(log, e.Index), e.ID, e.Body)
 		}
-		if _, err := tx.ExecContext(ctx, insertEntriesSQL, args...); err != nil {
+		if _, err := db.ws.exec(ctx, tx, insertEntriesSQL(n), args...); err != nil {
 			return err
 		}
-		entries = entries[insertRows:]
-	}
-	for _, e := range entries {
-		if _, err := tx.ExecContext(ctx, insertEntrySQL, entryKey(log, e.Index), e.ID, e.Body); err != nil {
-			return err
-		}
+		entries = entries[n:]
 	}
 	return nil
 }

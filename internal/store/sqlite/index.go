@@ -107,6 +107,7 @@ type IndexDB struct {
 	r *sql.DB // read-only connections
 
 	insertMany, insertOne *sql.Stmt // prepared once on w
+	ws, rs                *stmts    // other prepared statements of w and r
 
 	// scanChunk is the number of rows ScanIndex reads per query.
 	scanChunk int
@@ -142,7 +143,7 @@ func OpenIndex(ctx context.Context, cfg IndexConfig) (*IndexDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &IndexDB{w: w, r: r, scanChunk: 8192, dict: make(map[dictKey]int64)}
+	ix := &IndexDB{w: w, r: r, ws: newStmts(w, false), rs: newStmts(r, true), scanChunk: 8192, dict: make(map[dictKey]int64)}
 	if err := ix.open(ctx, logger.With("path", cfg.Path)); err != nil {
 		ix.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
@@ -161,8 +162,10 @@ func (ix *IndexDB) open(ctx context.Context, logger *slog.Logger) error {
 	if ix.insertMany, err = ix.w.PrepareContext(ctx, insertIndexRowsSQL); err != nil {
 		return err
 	}
-	ix.insertOne, err = ix.w.PrepareContext(ctx, insertIndexRowSQL)
-	return err
+	if ix.insertOne, err = ix.w.PrepareContext(ctx, insertIndexRowSQL); err != nil {
+		return err
+	}
+	return ix.ws.prepare(ctx, indexWriterSQL()...)
 }
 
 // migrate creates the schema in a new file. The index is derived data:
@@ -211,13 +214,13 @@ func (ix *IndexDB) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
-	return errors.Join(append(errs, ix.r.Close(), ix.w.Close())...)
+	return errors.Join(append(errs, ix.ws.close(), ix.rs.close(), ix.r.Close(), ix.w.Close())...)
 }
 
 // IndexWatermark implements store.Index.
 func (ix *IndexDB) IndexWatermark(ctx context.Context, log string) (uint64, error) {
 	var wm int64
-	err := ix.r.QueryRowContext(ctx, "SELECT watermark FROM logs WHERE name = ?", log).Scan(&wm)
+	err := ix.rs.queryRow(ctx, nil, "SELECT watermark FROM logs WHERE name = ?", log).Scan(&wm)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

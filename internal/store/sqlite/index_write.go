@@ -40,6 +40,22 @@ func checkIndexRows(from uint64, rows []store.IndexRow) error {
 	return nil
 }
 
+// The statements of write other than the row inserts, prepared when the
+// index is opened.
+const (
+	selectWatermarkSQL = "SELECT id, watermark FROM logs WHERE name = ?"
+	upsertHourlySQL    = `INSERT INTO hourly (log, hour, type, outcome, count) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (log, hour, type, outcome) DO UPDATE SET count = count + excluded.count`
+	upsertBlockSQL = `INSERT INTO blocks (log, block, min_time, max_time) VALUES (?, ?, ?, ?)
+		ON CONFLICT (log, block) DO UPDATE SET min_time = min(min_time, excluded.min_time),
+		max_time = max(max_time, excluded.max_time)`
+	updateWatermarkSQL = "UPDATE logs SET watermark = ? WHERE id = ?"
+)
+
+func indexWriterSQL() []string {
+	return []string{selectWatermarkSQL, upsertHourlySQL, upsertBlockSQL, updateWatermarkSQL}
+}
+
 func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []store.IndexRow) error {
 	tx, err := ix.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
@@ -48,7 +64,7 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	defer tx.Rollback()
 
 	var id, wm int64
-	err = tx.QueryRowContext(ctx, "SELECT id, watermark FROM logs WHERE name = ?", log).Scan(&id, &wm)
+	err = ix.ws.queryRow(ctx, tx, selectWatermarkSQL, log).Scan(&id, &wm)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if err = tx.QueryRowContext(ctx, "INSERT INTO logs (name, watermark) VALUES (?, 0) RETURNING id", log).Scan(&id); err != nil {
@@ -107,8 +123,7 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 		hours[k]++
 	}
 	for _, k := range order {
-		_, err := tx.ExecContext(ctx, `INSERT INTO hourly (log, hour, type, outcome, count) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (log, hour, type, outcome) DO UPDATE SET count = count + excluded.count`, id, k.hour, k.typ, k.outcome, hours[k])
+		_, err := ix.ws.exec(ctx, tx, upsertHourlySQL, id, k.hour, k.typ, k.outcome, hours[k])
 		if err != nil {
 			return fmt.Errorf("counting hour %d: %w", k.hour, err)
 		}
@@ -128,15 +143,13 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 		spans[b] = span{min(s.min, t), max(s.max, t)}
 	}
 	for _, b := range blocks {
-		_, err := tx.ExecContext(ctx, `INSERT INTO blocks (log, block, min_time, max_time) VALUES (?, ?, ?, ?)
-			ON CONFLICT (log, block) DO UPDATE SET min_time = min(min_time, excluded.min_time),
-			max_time = max(max_time, excluded.max_time)`, id, b, spans[b].min, spans[b].max)
+		_, err := ix.ws.exec(ctx, tx, upsertBlockSQL, id, b, spans[b].min, spans[b].max)
 		if err != nil {
 			return fmt.Errorf("updating block %d: %w", b, err)
 		}
 	}
 	end := from + uint64(len(rows))
-	if _, err := tx.ExecContext(ctx, "UPDATE logs SET watermark = ? WHERE id = ?", int64(end), id); err != nil {
+	if _, err := ix.ws.exec(ctx, tx, updateWatermarkSQL, int64(end), id); err != nil {
 		return fmt.Errorf("updating watermark: %w", err)
 	}
 	// synchronous=NORMAL: COMMIT writes the WAL without fsync (see IndexDB).

@@ -17,7 +17,7 @@ import (
 // logID returns the numeric id of the named log, or ok == false if it has
 // never been appended to. Ids never change, so a scan resolves it once.
 func (db *DB) logID(ctx context.Context, log string) (id int64, ok bool, err error) {
-	err = db.r.QueryRowContext(ctx, "SELECT id FROM logs WHERE name = ?", log).Scan(&id)
+	err = db.rs.queryRow(ctx, nil, "SELECT id FROM logs WHERE name = ?", log).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -31,7 +31,7 @@ func (db *DB) logID(ctx context.Context, log string) (id int64, ok bool, err err
 func (db *DB) Head(ctx context.Context, log string) (store.Checkpoint, error) {
 	var size int64
 	var note []byte
-	err := db.r.QueryRowContext(ctx, `SELECT size, note FROM checkpoints
+	err := db.rs.queryRow(ctx, nil, `SELECT size, note FROM checkpoints
 		WHERE log = (SELECT id FROM logs WHERE name = ?) ORDER BY size DESC LIMIT 1`, log).Scan(&size, &note)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Checkpoint{}, nil
@@ -48,7 +48,7 @@ func (db *DB) Checkpoint(ctx context.Context, log string, size uint64) (store.Ch
 		return store.Checkpoint{}, fmt.Errorf("sqlite: checkpoint %d of log %q: %w", size, log, store.ErrNotFound)
 	}
 	var note []byte
-	err := db.r.QueryRowContext(ctx, `SELECT note FROM checkpoints
+	err := db.rs.queryRow(ctx, nil, `SELECT note FROM checkpoints
 		WHERE log = (SELECT id FROM logs WHERE name = ?) AND size = ?`, log, int64(size)).Scan(&note)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
@@ -218,7 +218,7 @@ func (db *DB) ReadTile(ctx context.Context, log string, level uint8, index uint6
 		return store.Tile{}, fmt.Errorf("sqlite: reading tile %d/%d of log %q: %w", level, index, log, store.ErrNotFound)
 	}
 	var hashes []byte
-	err := db.r.QueryRowContext(ctx, `SELECT hashes FROM tiles
+	err := db.rs.queryRow(ctx, nil, `SELECT hashes FROM tiles
 		WHERE log = (SELECT id FROM logs WHERE name = ?) AND level = ? AND idx = ?`, log, level, int64(index)).Scan(&hashes)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
@@ -257,7 +257,7 @@ func (db *DB) ScanTiles(ctx context.Context, log string, fn func(store.Tile) err
 
 // Logs implements store.Store.
 func (db *DB) Logs(ctx context.Context) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT name FROM logs WHERE size > 0 ORDER BY name")
+	rows, err := db.rs.query(ctx, "SELECT name FROM logs WHERE size > 0 ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: listing logs: %w", err)
 	}

@@ -76,6 +76,8 @@ type DB struct {
 	ckpt *sql.DB // one connection for background WAL checkpoints
 	now  func() time.Time
 
+	ws, rs *stmts // prepared statements of w and r
+
 	// scanChunk is the number of rows ScanEntries reads per query, so that
 	// a long scan does not pin one WAL snapshot (which would stop
 	// checkpoints from recycling the WAL) for its whole duration.
@@ -121,8 +123,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	db := &DB{w: w, r: r, ckpt: ckpt, now: now, scanChunk: 4096, stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
+	db := &DB{w: w, r: r, ckpt: ckpt, now: now, ws: newStmts(w, false), rs: newStmts(r, true), scanChunk: 4096, stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
 	if err := db.migrate(ctx, logger.With("path", cfg.Path)); err != nil {
+		close(db.checkpointsDone)
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
+	}
+	if err := db.ws.prepare(ctx, writerSQL()...); err != nil {
 		close(db.checkpointsDone)
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
@@ -212,7 +219,7 @@ func (db *DB) Close() error {
 		close(db.stopCheckpoints)
 	}
 	<-db.checkpointsDone
-	return errors.Join(db.r.Close(), db.w.Close(), db.ckpt.Close())
+	return errors.Join(db.ws.close(), db.rs.close(), db.r.Close(), db.w.Close(), db.ckpt.Close())
 }
 
 // toInt64 converts a size or index to SQLite's INTEGER, saturating: no
