@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/a24ba333/indelible/internal/store"
@@ -24,17 +23,13 @@ var indexSchema string
 // 1<<blockShift rows each, as index_schema.sql describes.
 const blockShift = 12
 
-// indexInsertRows is the number of rows per INSERT statement of WriteIndex.
-const indexInsertRows = 100
-
 // indexCols is the number of columns of an index row.
 const indexCols = 11
 
-var (
-	insertIndexRowsSQL = "INSERT INTO rows VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?), ", indexInsertRows), ", ")
-	insertIndexRowSQL = "INSERT INTO rows VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-)
+// insertIndexRowsSQL returns the statement inserting n index rows.
+func insertIndexRowsSQL(n int) string {
+	return "INSERT INTO rows VALUES " + valuesSQL(n, indexCols)
+}
 
 // Dictionary kinds, as in index_schema.sql.
 const (
@@ -106,8 +101,7 @@ type IndexDB struct {
 	w *sql.DB // the single writer connection
 	r *sql.DB // read-only connections
 
-	insertMany, insertOne *sql.Stmt // prepared once on w
-	ws, rs                *stmts    // other prepared statements of w and r
+	ws, rs *stmts // prepared statements of w and r
 
 	// scanChunk is the number of rows ScanIndex reads per query.
 	scanChunk int
@@ -158,13 +152,6 @@ func (ix *IndexDB) open(ctx context.Context, logger *slog.Logger) error {
 	if err := ix.loadDictCache(ctx); err != nil {
 		return err
 	}
-	var err error
-	if ix.insertMany, err = ix.w.PrepareContext(ctx, insertIndexRowsSQL); err != nil {
-		return err
-	}
-	if ix.insertOne, err = ix.w.PrepareContext(ctx, insertIndexRowSQL); err != nil {
-		return err
-	}
 	return ix.ws.prepare(ctx, indexWriterSQL()...)
 }
 
@@ -208,13 +195,7 @@ func (ix *IndexDB) loadDictCache(ctx context.Context) error {
 
 // Close closes the index.
 func (ix *IndexDB) Close() error {
-	var errs []error
-	for _, s := range []*sql.Stmt{ix.insertMany, ix.insertOne} {
-		if s != nil {
-			errs = append(errs, s.Close())
-		}
-	}
-	return errors.Join(append(errs, ix.ws.close(), ix.rs.close(), ix.r.Close(), ix.w.Close())...)
+	return errors.Join(ix.ws.close(), ix.rs.close(), ix.r.Close(), ix.w.Close())
 }
 
 // IndexWatermark implements store.Index.

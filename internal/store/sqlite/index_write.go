@@ -53,7 +53,11 @@ const (
 )
 
 func indexWriterSQL() []string {
-	return []string{selectWatermarkSQL, upsertHourlySQL, upsertBlockSQL, updateWatermarkSQL}
+	qs := []string{selectWatermarkSQL, upsertHourlySQL, upsertBlockSQL, updateWatermarkSQL}
+	for _, n := range insertSizes() {
+		qs = append(qs, insertIndexRowsSQL(n))
+	}
+	return qs
 }
 
 func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []store.IndexRow) error {
@@ -84,13 +88,15 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	if err := d.prefetch(ctx, rows); err != nil {
 		return err
 	}
-	args := make([]any, 0, indexCols*indexInsertRows)
-	many, one := tx.StmtContext(ctx, ix.insertMany), tx.StmtContext(ctx, ix.insertOne)
+	sizes := insertSizes()
+	args := make([]any, 0, indexCols*min(len(rows), sizes[0]))
 	for chunk := rows; len(chunk) > 0; {
-		n := indexInsertRows
-		stmt := many
-		if len(chunk) < n {
-			n, stmt = 1, one
+		n := sizes[0]
+		for _, size := range sizes {
+			if size <= len(chunk) {
+				n = size
+				break
+			}
 		}
 		args = args[:0]
 		for _, r := range chunk[:n] {
@@ -98,7 +104,7 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 				return err
 			}
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if _, err := ix.ws.exec(ctx, tx, insertIndexRowsSQL(n), args...); err != nil {
 			return fmt.Errorf("inserting rows: %w", err)
 		}
 		chunk = chunk[n:]
