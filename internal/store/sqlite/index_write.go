@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/a24ba333/indelible/internal/store"
@@ -85,7 +84,8 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	}
 
 	d := dictWriter{ix: ix, tx: tx, added: make(map[dictKey]int64)}
-	if err := d.prefetch(ctx, rows); err != nil {
+	ids, err := d.resolve(ctx, rows)
+	if err != nil {
 		return err
 	}
 	sizes := insertSizes()
@@ -99,10 +99,8 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 			}
 		}
 		args = args[:0]
-		for _, r := range chunk[:n] {
-			if args, err = d.appendRow(ctx, args, id, r); err != nil {
-				return err
-			}
+		for k, r := range chunk[:n] {
+			args = appendRow(args, id, r, ids[len(rows)-len(chunk)+k])
 		}
 		if _, err := ix.ws.exec(ctx, tx, insertIndexRowsSQL(n), args...); err != nil {
 			return fmt.Errorf("inserting rows: %w", err)
@@ -114,13 +112,10 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	type hourKey struct{ hour, typ, outcome int64 }
 	hours := map[hourKey]int64{}
 	var order []hourKey
-	for _, r := range rows {
+	for i, r := range rows {
 		ms := r.Time.UnixMilli()
 		const h = int64(time.Hour / time.Millisecond)
-		typ, err := d.id(ctx, kindType, r.Type)
-		if err != nil {
-			return err
-		}
+		typ := ids[i][fieldType]
 		oc, _ := outcomeCode(r.Outcome)
 		k := hourKey{ms - ((ms%h)+h)%h, typ, int64(oc)}
 		if _, ok := hours[k]; !ok {
@@ -182,59 +177,82 @@ type dictWriter struct {
 	added map[dictKey]int64
 }
 
-func (d *dictWriter) appendRow(ctx context.Context, args []any, log int64, r store.IndexRow) ([]any, error) {
-	outcome, _ := outcomeCode(r.Outcome)
-	args = append(args, log, int64(r.Index), r.Time.UnixMilli())
-	for _, f := range []struct {
-		kind  int8
-		value string
-	}{
+// The dictionary-encoded fields of a row, in the order of rowKeys and of
+// the rows table's columns.
+const (
+	fieldType = iota
+	fieldActor
+	fieldResourceType
+	fieldResource
+	fieldProject
+	fieldEnvironment
+	fieldSource
+	rowFields
+)
+
+// rowKeys returns the dictionary keys of r's fields.
+func rowKeys(r *store.IndexRow) [rowFields]dictKey {
+	return [rowFields]dictKey{
 		{kindType, r.Type}, {kindActor, r.Actor}, {kindResourceType, r.ResourceType}, {kindResourceID, r.ResourceID},
-	} {
-		id, err := d.id(ctx, f.kind, f.value)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, id)
-	}
-	args = append(args, outcome)
-	for _, f := range []struct {
-		kind  int8
-		value string
-	}{
 		{kindProject, r.Project}, {kindEnvironment, r.Environment}, {kindSource, r.Source},
-	} {
-		id, err := d.id(ctx, f.kind, f.value)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, id)
 	}
-	return args, nil
 }
 
-// prefetch resolves, in a few statements, every value of rows that the
-// cache does not hold: a batch of events with many new values (fresh
+// appendRow appends the columns of r, whose field ids are ids, to args.
+func appendRow(args []any, log int64, r store.IndexRow, ids [rowFields]int64) []any {
+	outcome, _ := outcomeCode(r.Outcome)
+	return append(args, log, int64(r.Index), r.Time.UnixMilli(),
+		ids[fieldType], ids[fieldActor], ids[fieldResourceType], ids[fieldResource], outcome,
+		ids[fieldProject], ids[fieldEnvironment], ids[fieldSource])
+}
+
+// resolve returns the dict ids of every row's fields, looking them up in
+// the cache under one lock and resolving the values it does not hold in
+// a few statements: a batch of events with many new values (fresh
 // resource ids, say) would otherwise cost two statements per value.
-func (d *dictWriter) prefetch(ctx context.Context, rows []store.IndexRow) error {
-	var miss []dictKey
-	seen := map[dictKey]bool{}
+func (d *dictWriter) resolve(ctx context.Context, rows []store.IndexRow) ([][rowFields]int64, error) {
+	ids := make([][rowFields]int64, len(rows))
+	type pending struct{ row, field int }
+	var (
+		miss  []dictKey
+		later []pending
+		seen  = map[dictKey]bool{}
+	)
 	d.ix.mu.Lock()
-	for _, r := range rows {
-		for _, k := range [...]dictKey{
-			{kindType, r.Type}, {kindActor, r.Actor}, {kindResourceType, r.ResourceType}, {kindResourceID, r.ResourceID},
-			{kindProject, r.Project}, {kindEnvironment, r.Environment}, {kindSource, r.Source},
-		} {
-			if k.value == "" || seen[k] {
+	for i := range rows {
+		for f, k := range rowKeys(&rows[i]) {
+			if k.value == "" {
+				continue // id 0
+			}
+			if id, ok := d.ix.dict[k]; ok {
+				ids[i][f] = id
 				continue
 			}
-			if _, ok := d.ix.dict[k]; !ok {
+			later = append(later, pending{i, f})
+			if !seen[k] {
 				seen[k] = true
 				miss = append(miss, k)
 			}
 		}
 	}
 	d.ix.mu.Unlock()
+	if err := d.add(ctx, miss); err != nil {
+		return nil, err
+	}
+	for _, p := range later {
+		k := rowKeys(&rows[p.row])[p.field]
+		id, ok := d.added[k]
+		if !ok {
+			return nil, fmt.Errorf("adding %s %q to the dictionary: no id", kindNames[k.kind], k.value)
+		}
+		ids[p.row][p.field] = id
+	}
+	return ids, nil
+}
+
+// add adds keys to dict, where they are not already, and records the ids
+// of all of them in d.added.
+func (d *dictWriter) add(ctx context.Context, miss []dictKey) error {
 	const chunk = 400 // 2 parameters each, well under SQLite's limit
 	for len(miss) > 0 {
 		n := min(len(miss), chunk)
@@ -242,7 +260,7 @@ func (d *dictWriter) prefetch(ctx context.Context, rows []store.IndexRow) error 
 		for _, k := range miss[:n] {
 			args = append(args, k.kind, k.value)
 		}
-		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
+		values := valuesSQL(n, 2)
 		// Insert the new ones, then read every id: a value may also have
 		// been added by another process since the cache was filled.
 		if _, err := d.tx.ExecContext(ctx, "INSERT INTO dict (kind, value) VALUES "+values+" ON CONFLICT DO NOTHING", args...); err != nil {
@@ -267,31 +285,6 @@ func (d *dictWriter) prefetch(ctx context.Context, rows []store.IndexRow) error 
 		miss = miss[n:]
 	}
 	return nil
-}
-
-func (d *dictWriter) id(ctx context.Context, kind int8, value string) (int64, error) {
-	if value == "" {
-		return 0, nil
-	}
-	k := dictKey{kind, value}
-	d.ix.mu.Lock()
-	id, ok := d.ix.dict[k]
-	d.ix.mu.Unlock()
-	if ok {
-		return id, nil
-	}
-	if id, ok := d.added[k]; ok {
-		return id, nil
-	}
-	err := d.tx.QueryRowContext(ctx, "SELECT id FROM dict WHERE kind = ? AND value = ?", kind, value).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = d.tx.QueryRowContext(ctx, "INSERT INTO dict (kind, value) VALUES (?, ?) RETURNING id", kind, value).Scan(&id)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("adding %s %q to the dictionary: %w", kindNames[kind], value, err)
-	}
-	d.added[k] = id
-	return id, nil
 }
 
 // epochShift sets the size of the epochs of the secondary indexes: runs of
