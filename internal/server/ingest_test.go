@@ -448,3 +448,54 @@ func TestCommittedNumbersAsStored(t *testing.T) {
 		t.Errorf("%d entries committed, want 3", events)
 	}
 }
+
+// TestEventsResponseJSON: the hand-written answer is what encoding/json
+// gives for the same values, for every kind of result.
+func TestEventsResponseJSON(t *testing.T) {
+	yes, no := true, false
+	qi := uint64(7)
+	resp := eventsResponse{Checkpoint: "example.com/acme\n12\nAAAA\n\n— example.com abc+/=\n", Results: []eventResult{
+		{ID: "a", Index: 1, LeafHash: []byte{1, 2, 3}},
+		{ID: "dup \"quoted\" \\ \u00e9\u2028", Index: 2, LeafHash: make([]byte, 32), Duplicate: true},
+		{ID: "dropped", Captured: &no, Rule: "drop-debug"},
+		{ID: "kept", Index: 3, LeafHash: []byte{9}, Captured: &yes, Rule: "keep"},
+		{ID: "q", Captured: &no, Quarantined: true, QuarantineIndex: &qi},
+		{ID: "ctl\x01\t\n", Index: 1 << 40, LeafHash: []byte{}},
+	}}
+	got := resp.appendJSON(nil)
+	// What encoding/json makes of the same values, through MarshalJSON's
+	// older form: the plain struct, or the reduced one when not captured.
+	type plain eventResult
+	var want struct {
+		Results    []any  `json:"results"`
+		Checkpoint string `json:"checkpoint"`
+	}
+	want.Checkpoint = resp.Checkpoint
+	for _, r := range resp.Results {
+		if r.Captured == nil || *r.Captured {
+			want.Results = append(want.Results, plain(r))
+			continue
+		}
+		want.Results = append(want.Results, struct {
+			ID              string  `json:"id"`
+			Captured        bool    `json:"captured"`
+			Rule            string  `json:"rule,omitempty"`
+			Quarantined     bool    `json:"quarantined,omitempty"`
+			QuarantineIndex *uint64 `json:"quarantine_index,omitempty"`
+		}{r.ID, false, r.Rule, r.Quarantined, r.QuarantineIndex})
+	}
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, got)
+	}
+	if err := json.Unmarshal(wantJSON, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("answer\n%s\nwant the same values as\n%s", got, wantJSON)
+	}
+}

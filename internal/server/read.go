@@ -262,14 +262,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encoding the response: %w", err)
 	}
+	return writeJSONBytes(w, code, buf.Bytes())
+}
+
+// writeJSONBytes answers with code and b, a JSON document.
+func writeJSONBytes(w http.ResponseWriter, code int, b []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
 	w.WriteHeader(code)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(b)
 	return ignoreWriteError(err)
 }
 
