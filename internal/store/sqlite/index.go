@@ -26,9 +26,10 @@ const blockShift = 12
 // indexCols is the number of columns of an index row.
 const indexCols = 11
 
-// insertIndexRowsSQL returns the statement inserting n index rows.
+// insertIndexRowsSQL returns the statement inserting n index rows. OR
+// ROLLBACK spares a statement journal, as for insertEntriesSQL.
 func insertIndexRowsSQL(n int) string {
-	return "INSERT INTO rows VALUES " + valuesSQL(n, indexCols)
+	return "INSERT OR ROLLBACK INTO rows VALUES " + valuesSQL(n, indexCols)
 }
 
 // Dictionary kinds, as in index_schema.sql.
