@@ -218,18 +218,14 @@ func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
 		for {
 			item := len(events) + len(bad.Items)
 			start := p.pos
-			v, err := p.value()
+			ev, errs, err := p.eventValue(false)
 			if err != nil {
 				return nil, within(err, strconv.Itoa(item))
 			}
-			var errs []FieldError
 			if p.pos-start > lim.MaxBytes {
 				errs = []FieldError{{Message: fmt.Sprintf("event is longer than %d bytes", lim.MaxBytes)}}
-			} else {
-				var ev *Event
-				if ev, errs = eventFromValue(v, false); errs == nil {
-					events = append(events, ev)
-				}
+			} else if errs == nil {
+				events = append(events, ev)
 			}
 			if errs != nil {
 				// Positions grow, so count newlines only since the last bad item.

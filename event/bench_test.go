@@ -23,6 +23,32 @@ func BenchmarkParse(b *testing.B) {
 			}
 		}
 	})
+	// The generic path that Parse used to take, for comparison.
+	b.Run("Reference", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := referenceParse(data, DefaultLimits()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkParseBatch parses an array of 500 events, as a client sends
+// them to the ingest endpoint.
+func BenchmarkParseBatch(b *testing.B) {
+	events := make([][]byte, 500)
+	for i := range events {
+		events[i] = []byte(sampleEvent)
+	}
+	data := append(append([]byte("[\n"), bytes.Join(events, []byte(",\n"))...), "\n]"...)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		evs, err := ParseBatch(data, DefaultLimits())
+		if err != nil || len(evs) != len(events) {
+			b.Fatalf("ParseBatch() = %d events, %v", len(evs), err)
+		}
+	}
 }
 
 func BenchmarkReadNDJSON(b *testing.B) {

@@ -66,30 +66,21 @@ func (e *Event) Action() string {
 // null, which means absent. An absent outcome becomes "unknown", and the
 // reserved category is refused (see Validate).
 func Parse(data []byte, lim Limits) (*Event, error) {
-	v, err := parseJSON(data, lim, true)
+	p, err := startParse(data, lim, true)
 	if err != nil {
 		return nil, err
 	}
-	e, errs := eventFromValue(v, false)
+	e, errs, err := p.eventValue(false)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
 	if len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
 	return e, nil
-}
-
-// eventFromValue maps a parsed JSON value to an Event and validates it.
-func eventFromValue(v any, allowReserved bool) (*Event, []FieldError) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, []FieldError{{Path: "", Message: "an event must be a JSON object, not " + jsonType(v)}}
-	}
-	var d decoder
-	e := new(Event)
-	d.event(m, e, isEventField)
-	if e.Outcome == "" {
-		e.Outcome = OutcomeUnknown
-	}
-	return e, d.finish(func(v *validator) { v.event(e, allowReserved, false) })
 }
 
 // decoder maps generic JSON values to typed fields, collecting problems.
@@ -104,9 +95,15 @@ func (d *decoder) add(path, msg string) {
 // finish runs the field checks in check and returns every problem,
 // leaving out those about fields the decoder already reported.
 func (d *decoder) finish(check func(*validator)) []FieldError {
-	decoded := len(d.errs)
 	var v validator
 	check(&v)
+	return d.merge(&v)
+}
+
+// merge is finish for checks already run into v. Unlike finish, it lets v
+// live on the caller's stack.
+func (d *decoder) merge(v *validator) []FieldError {
+	decoded := len(d.errs)
 	for _, fe := range v.errs {
 		if !covered(d.errs[:decoded], fe.Path) {
 			d.errs = append(d.errs, fe)

@@ -78,23 +78,43 @@ func ParseData(data []byte, lim Limits) (any, error) {
 // parseJSON is ParseJSON; with canon, numbers are held as RFC 8785 writes
 // them (see parser.canon).
 func parseJSON(data []byte, lim Limits, canon bool) (any, error) {
-	lim = lim.orDefault()
-	if len(data) > lim.MaxBytes {
-		p := parser{data: data}
-		return nil, p.errorAt(lim.MaxBytes, fmt.Sprintf("input is longer than %d bytes", lim.MaxBytes))
+	p, err := startParse(data, lim, canon)
+	if err != nil {
+		return nil, err
 	}
-	p := newParser(data, lim.MaxDepth)
-	p.canon = canon
-	p.skipSpace()
 	v, err := p.value()
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.pos < len(p.data) {
-		return nil, p.errorf("unexpected %s after top-level value", p.describe())
+	if err := p.end(); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// startParse checks data against lim and returns a parser at the start
+// of its one top-level value, which the caller parses and follows with
+// end. Parse shares it with parseJSON so that both treat the text around
+// the value alike.
+func startParse(data []byte, lim Limits, canon bool) (parser, error) {
+	lim = lim.orDefault()
+	if len(data) > lim.MaxBytes {
+		p := parser{data: data}
+		return parser{}, p.errorAt(lim.MaxBytes, fmt.Sprintf("input is longer than %d bytes", lim.MaxBytes))
+	}
+	p := newParser(data, lim.MaxDepth)
+	p.canon = canon
+	p.skipSpace()
+	return p, nil
+}
+
+// end checks that only whitespace follows the top-level value.
+func (p *parser) end() error {
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		return p.errorf("unexpected %s after top-level value", p.describe())
+	}
+	return nil
 }
 
 // parser is a recursive-descent JSON parser.
