@@ -134,7 +134,7 @@ func OpenIndex(ctx context.Context, cfg IndexConfig) (*IndexDB, error) {
 	// pages) copies each of those pages once for several commits that
 	// rewrote it.
 	w, r, _, err := openPools(cfg.Path, "_synchronous=NORMAL"+
-		"&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(16384)")
+		"&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(2048)")
 	if err != nil {
 		return nil, err
 	}

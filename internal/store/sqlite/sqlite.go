@@ -93,7 +93,7 @@ type DB struct {
 // back into the database file. The writer's automatic checkpoints are off:
 // they would run inside an Append, on the latency path, fsyncing the
 // database file while the batch waits.
-const checkpointEvery = 500 * time.Millisecond
+const checkpointEvery = 100 * time.Millisecond
 
 var _ store.Store = (*DB)(nil)
 
