@@ -14,6 +14,7 @@ import (
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/analyze"
+	"github.com/a24ba333/indelible/internal/backlog"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -78,20 +79,16 @@ type Runner struct {
 	cfg  RunnerConfig
 	wake chan struct{}
 
-	mu      sync.Mutex
-	logs    map[string]*logRun  // guarded by mu
-	offered map[string]*offered // committed entries not analysed yet; guarded by mu
+	offered *backlog.Backlog // committed entries not analysed yet
+
+	mu   sync.Mutex
+	logs map[string]*logRun // guarded by mu
 }
 
-// maxOffered bounds the committed entries a Runner keeps per log from
-// Offer; past it, the oldest are dropped and read back from the store.
+// maxOffered bounds the committed entries a Runner keeps from Offer, all
+// logs together; past it, the oldest are dropped and read back from the
+// store.
 const maxOffered = 1 << 17
-
-// offered is a run of committed entries: entries[i] is entry start+i.
-type offered struct {
-	start   uint64
-	entries []*event.Entry
-}
 
 // logRun is the analysis of one log. Only the Run goroutine touches it.
 type logRun struct {
@@ -163,7 +160,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 			return analyze.DefaultConfig(), "", nil
 		}
 	}
-	return &Runner{cfg: cfg, wake: make(chan struct{}, 1), logs: map[string]*logRun{}, offered: map[string]*offered{}}, nil
+	return &Runner{cfg: cfg, wake: make(chan struct{}, 1), logs: map[string]*logRun{}, offered: backlog.New(maxOffered)}, nil
 }
 
 // Offer hands the runner entries just committed to log, at indexes start,
@@ -175,42 +172,14 @@ func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
 	if strings.HasSuffix(log, ".quarantine") {
 		return // not analysed (see Step)
 	}
-	r.mu.Lock()
-	o := r.offered[log]
-	switch {
-	case o == nil || start != o.start+uint64(len(o.entries)):
-		o = &offered{start: start, entries: append([]*event.Entry(nil), entries...)}
-		r.offered[log] = o
-	default:
-		o.entries = append(o.entries, entries...)
-	}
-	if extra := len(o.entries) - maxOffered; extra > 0 {
-		o.start += uint64(extra)
-		o.entries = append([]*event.Entry(nil), o.entries[extra:]...)
-	}
-	r.mu.Unlock()
+	r.offered.Offer(log, start, entries)
 	r.Notify()
-}
-
-// takeOffered returns the offered entries [lo, hi) of log, if they were
-// all offered, and forgets those below hi.
-func (r *Runner) takeOffered(log string, lo, hi uint64) []*event.Entry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	o := r.offered[log]
-	if o == nil || lo < o.start || hi > o.start+uint64(len(o.entries)) {
-		return nil
-	}
-	out := o.entries[lo-o.start : hi-o.start]
-	o.entries = o.entries[hi-o.start:]
-	o.start = hi
-	return out
 }
 
 // entries returns entries [lo, hi) of log, decoded: those offered, or
 // read from the store.
 func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*event.Entry, error) {
-	if es := r.takeOffered(log, lo, hi); es != nil {
+	if es := r.offered.Take(log, lo, hi); es != nil {
 		out := make([]*event.Entry, len(es))
 		for i, e := range es {
 			out[i] = e

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/backlog"
 	"github.com/a24ba333/indelible/internal/store"
 )
 
@@ -59,11 +60,12 @@ type Indexer struct {
 	wake   chan struct{} // capacity 1: a Notify is pending
 	urgent chan struct{} // capacity 1: a Wait is pending
 
+	offered *backlog.Backlog // committed entries not indexed yet
+
 	mu      sync.Mutex
-	offered map[string]*offered // recently committed entries per log; guarded by mu
-	pending map[string]bool     // logs notified since the last pass; guarded by mu
-	marks   map[string]uint64   // watermarks written or seen by this process; guarded by mu
-	changed chan struct{}       // closed when a mark moves, then replaced; guarded by mu
+	pending map[string]bool   // logs notified since the last pass; guarded by mu
+	marks   map[string]uint64 // watermarks written or seen by this process; guarded by mu
+	changed chan struct{}     // closed when a mark moves, then replaced; guarded by mu
 }
 
 // maxBatchesPerPass bounds the batches one log gets in a row, so that a
@@ -88,7 +90,7 @@ func New(cfg Config) (*Indexer, error) {
 		wake:    make(chan struct{}, 1),
 		urgent:  make(chan struct{}, 1),
 		pending: make(map[string]bool),
-		offered: make(map[string]*offered),
+		offered: backlog.New(maxOffered),
 		marks:   make(map[string]uint64),
 		changed: make(chan struct{}),
 	}
@@ -107,17 +109,11 @@ func New(cfg Config) (*Indexer, error) {
 	return x, nil
 }
 
-// maxOffered bounds the committed entries an Indexer keeps per log from
-// Offer, waiting to be indexed; past it, the oldest are dropped and read
-// back from the store instead. The detectors hold the same entries, so
-// the bound costs little memory of its own.
+// maxOffered bounds the committed entries an Indexer keeps from Offer,
+// all logs together, waiting to be indexed; past it, the oldest are
+// dropped and read back from the store instead. The detectors hold the
+// same entries, so the bound costs little memory of its own.
 const maxOffered = 1 << 17
-
-// offered is a run of committed entries: entries[i] is entry start+i.
-type offered struct {
-	start   uint64
-	entries []*event.Entry
-}
 
 // Offer hands the indexer entries just committed to log, at indexes
 // start, start+1, ..., and wakes it as Notify does. The indexer then
@@ -125,38 +121,8 @@ type offered struct {
 // and decoding them. It never blocks and keeps references to the
 // entries, which must not change (see ledger.Config.OnCommit).
 func (x *Indexer) Offer(log string, start uint64, entries []*event.Entry) {
-	x.mu.Lock()
-	o := x.offered[log]
-	switch {
-	case o == nil || start != o.start+uint64(len(o.entries)):
-		// Not contiguous (another writer, or a gap): keep only this run.
-		o = &offered{start: start, entries: append([]*event.Entry(nil), entries...)}
-		x.offered[log] = o
-	default:
-		o.entries = append(o.entries, entries...)
-	}
-	if extra := len(o.entries) - maxOffered; extra > 0 {
-		o.start += uint64(extra)
-		o.entries = append([]*event.Entry(nil), o.entries[extra:]...)
-	}
-	x.mu.Unlock()
+	x.offered.Offer(log, start, entries)
 	x.Notify(log)
-}
-
-// takeOffered returns the offered entries [lo, hi) of log, if they were
-// all offered, and forgets those below hi.
-func (x *Indexer) takeOffered(log string, lo, hi uint64) []*event.Entry {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	o := x.offered[log]
-	if o == nil || lo < o.start || hi > o.start+uint64(len(o.entries)) {
-		return nil
-	}
-	out := o.entries[lo-o.start : hi-o.start]
-	drop := hi - o.start
-	o.entries = o.entries[drop:]
-	o.start = hi
-	return out
 }
 
 // Notify tells the indexer that log has new committed entries, so that it
@@ -300,7 +266,7 @@ func (x *Indexer) read(ctx context.Context, log string, start, end uint64, out c
 		hi := min(end, lo+uint64(x.batch))
 		rows := make([]store.IndexRow, 0, hi-lo)
 		var err error
-		if entries := x.takeOffered(log, lo, hi); entries != nil {
+		if entries := x.offered.Take(log, lo, hi); entries != nil {
 			for i, e := range entries {
 				rows = append(rows, entryRow(lo+uint64(i), e))
 			}

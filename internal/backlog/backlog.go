@@ -1,0 +1,87 @@
+// Package backlog keeps the entries that the ledger has just committed
+// until a reader that follows the logs (the query indexer, the detectors)
+// gets to them, so that the reader takes them from memory instead of
+// reading them back from the store and decoding them again.
+//
+// A Backlog is bounded across all logs: past its bound it forgets the
+// oldest entries of the log being offered, which the reader then reads
+// from the store as if they had never been offered. Readers and the
+// ledger share the *event.Entry values, which nobody may modify.
+package backlog
+
+import (
+	"sync"
+
+	"github.com/a24ba333/indelible/event"
+)
+
+// Backlog holds committed entries per log. It is safe for concurrent use.
+type Backlog struct {
+	max int // most entries held, all logs together
+
+	mu   sync.Mutex
+	logs map[string]*run // guarded by mu
+	n    int             // entries held; guarded by mu
+}
+
+// run is a contiguous run of a log's entries: entries[i] is entry start+i.
+type run struct {
+	start   uint64
+	entries []*event.Entry
+}
+
+// New returns a Backlog that holds at most max entries.
+func New(max int) *Backlog {
+	return &Backlog{max: max, logs: make(map[string]*run)}
+}
+
+// Offer adds entries committed to log at indexes start, start+1, ... It
+// never blocks. A run that does not continue the log's held run (another
+// writer committed in between, or entries were dropped) replaces it.
+func (b *Backlog) Offer(log string, start uint64, entries []*event.Entry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.logs[log]
+	if r == nil || start != r.start+uint64(len(r.entries)) {
+		if r != nil {
+			b.n -= len(r.entries)
+		}
+		r = &run{start: start}
+		b.logs[log] = r
+	}
+	r.entries = append(r.entries, entries...)
+	b.n += len(entries)
+	if extra := b.n - b.max; extra > 0 {
+		b.drop(r, min(extra, len(r.entries)))
+	}
+}
+
+// drop forgets the first k entries of r.
+func (b *Backlog) drop(r *run, k int) {
+	clear(r.entries[:k]) // let the collector have them now
+	r.entries = r.entries[k:]
+	r.start += uint64(k)
+	b.n -= k
+}
+
+// Take returns the entries [lo, hi) of log if they are all held, and
+// forgets those below hi; otherwise it returns nil and the caller reads
+// them from the store.
+func (b *Backlog) Take(log string, lo, hi uint64) []*event.Entry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.logs[log]
+	if r == nil || lo < r.start || hi > r.start+uint64(len(r.entries)) {
+		return nil
+	}
+	out := append([]*event.Entry(nil), r.entries[lo-r.start:hi-r.start]...)
+	b.drop(r, int(hi-r.start))
+	return out
+}
+
+// Len returns the number of entries held, all logs together.
+func (b *Backlog) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
