@@ -36,8 +36,11 @@ it: N workers (--concurrency) each send a batch of B events (--batch) as a
 JSON array, wait for the answer, and send the next, until --duration has
 passed or --max-requests requests were sent. Each event is realistic and
 about 400 bytes: authentication, data access and configuration events with
-varied actors, resources and outcomes, each with a fresh UUIDv7 id. With
---single every request carries one event as a bare JSON object.
+varied actors, resources and outcomes. Each worker generates 32 batches
+before the run and sends them in turn, every time with a fresh UUIDv7 id
+per event and the current time, so that the generator costs little of the
+machine it shares with the server. With --single every request carries
+one event as a bare JSON object.
 
 By default the workers send as fast as the server answers (a closed loop),
 which measures the most the server takes; the latency is then what N
