@@ -9,12 +9,6 @@ import (
 	"github.com/a24ba333/indelible/internal/store"
 )
 
-// insertSizes returns the numbers of entries inserted per INSERT
-// statement, largest first: one statement of 100 rows costs much less
-// than 100 statements of one row, and any number of entries takes at
-// most one statement of each size below 100.
-func insertSizes() [8]int { return [...]int{100, 64, 32, 16, 8, 4, 2, 1} }
-
 // insertEntriesSQL returns the statement inserting n entries.
 //
 // OR ROLLBACK: a duplicate id ends the whole transaction, which the
@@ -26,18 +20,15 @@ func insertEntriesSQL(n int) string {
 	return "INSERT OR ROLLBACK INTO entries (k, id, body) VALUES " + valuesSQL(n, 3)
 }
 
-// writerSQL returns the statements that appends run.
+// writerSQL returns the statements that appends run, besides the entry
+// inserts.
 func writerSQL() []string {
-	qs := []string{
+	return []string{
 		"SELECT id, size FROM logs WHERE name = ?",
 		upsertTileSQL,
 		insertCheckpointSQL,
 		"UPDATE logs SET size = ? WHERE id = ?",
 	}
-	for _, n := range insertSizes() {
-		qs = append(qs, insertEntriesSQL(n))
-	}
-	return qs
 }
 
 const (
@@ -111,28 +102,17 @@ func (db *DB) append(ctx context.Context, log string, b store.Batch) error {
 }
 
 // insertEntries inserts entries into log, as many per statement as
-// insertSizes allows.
+// db.inserts allows.
 func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, log int64, entries []store.Entry) error {
-	sizes := insertSizes()
-	args := make([]any, 0, 3*min(len(entries), sizes[0]))
-	for len(entries) > 0 {
-		n := sizes[0]
-		for _, size := range sizes {
-			if size <= len(entries) {
-				n = size
-				break
-			}
-		}
+	args := make([]any, 0, 3*min(len(entries), 100))
+	return db.inserts.each(len(entries), func(st *sql.Stmt, lo, hi int) error {
 		args = args[:0]
-		for _, e := range entries[:n] {
+		for _, e := range entries[lo:hi] {
 			args = append(args, entryKey(log, e.Index), e.ID, e.Body)
 		}
-		if _, err := db.ws.exec(ctx, tx, insertEntriesSQL(n), args...); err != nil {
-			return err
-		}
-		entries = entries[n:]
-	}
-	return nil
+		_, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return err
+	})
 }
 
 // checkBatch checks the batch's internal consistency.

@@ -102,7 +102,8 @@ type IndexDB struct {
 	w *sql.DB // the single writer connection
 	r *sql.DB // read-only connections
 
-	ws, rs *stmts // prepared statements of w and r
+	ws, rs  *stmts   // prepared statements of w and r
+	inserts *inserts // the row inserts, prepared on w
 
 	// scanChunk is the number of rows ScanIndex reads per query.
 	scanChunk int
@@ -140,7 +141,7 @@ func OpenIndex(ctx context.Context, cfg IndexConfig) (*IndexDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &IndexDB{w: w, r: r, ws: newStmts(w, false), rs: newStmts(r, true), scanChunk: 8192, dict: make(map[dictKey]int64)}
+	ix := &IndexDB{w: w, r: r, ws: newStmts(w, false), rs: newStmts(r, true), inserts: newInserts(insertIndexRowsSQL), scanChunk: 8192, dict: make(map[dictKey]int64)}
 	if err := ix.open(ctx, logger.With("path", cfg.Path)); err != nil {
 		ix.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
@@ -155,7 +156,10 @@ func (ix *IndexDB) open(ctx context.Context, logger *slog.Logger) error {
 	if err := ix.loadDictCache(ctx); err != nil {
 		return err
 	}
-	return ix.ws.prepare(ctx, indexWriterSQL()...)
+	if err := ix.ws.prepare(ctx, indexWriterSQL()...); err != nil {
+		return err
+	}
+	return ix.inserts.prepare(ctx, ix.ws)
 }
 
 // migrate creates the schema in a new file. The index is derived data:

@@ -52,11 +52,7 @@ const (
 )
 
 func indexWriterSQL() []string {
-	qs := []string{selectWatermarkSQL, upsertHourlySQL, upsertBlockSQL, updateWatermarkSQL}
-	for _, n := range insertSizes() {
-		qs = append(qs, insertIndexRowsSQL(n))
-	}
-	return qs
+	return []string{selectWatermarkSQL, upsertHourlySQL, upsertBlockSQL, updateWatermarkSQL}
 }
 
 func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []store.IndexRow) error {
@@ -88,24 +84,17 @@ func (ix *IndexDB) write(ctx context.Context, log string, from uint64, rows []st
 	if err != nil {
 		return err
 	}
-	sizes := insertSizes()
-	args := make([]any, 0, indexCols*min(len(rows), sizes[0]))
-	for chunk := rows; len(chunk) > 0; {
-		n := sizes[0]
-		for _, size := range sizes {
-			if size <= len(chunk) {
-				n = size
-				break
-			}
-		}
+	args := make([]any, 0, indexCols*min(len(rows), 100))
+	err = ix.inserts.each(len(rows), func(st *sql.Stmt, lo, hi int) error {
 		args = args[:0]
-		for k, r := range chunk[:n] {
-			args = appendRow(args, id, r, ids[len(rows)-len(chunk)+k])
+		for k := lo; k < hi; k++ {
+			args = appendRow(args, id, rows[k], ids[k])
 		}
-		if _, err := ix.ws.exec(ctx, tx, insertIndexRowsSQL(n), args...); err != nil {
-			return fmt.Errorf("inserting rows: %w", err)
-		}
-		chunk = chunk[n:]
+		_, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("inserting rows: %w", err)
 	}
 
 	// Count the rows per hour, type and outcome.

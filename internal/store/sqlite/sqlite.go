@@ -76,7 +76,8 @@ type DB struct {
 	ckpt *sql.DB // one connection for background WAL checkpoints
 	now  func() time.Time
 
-	ws, rs *stmts // prepared statements of w and r
+	ws, rs  *stmts   // prepared statements of w and r
+	inserts *inserts // the entry inserts, prepared on w
 
 	// scanChunk is the number of rows ScanEntries reads per query, so that
 	// a long scan does not pin one WAL snapshot (which would stop
@@ -124,13 +125,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	db := &DB{w: w, r: r, ckpt: ckpt, now: now, ws: newStmts(w, false), rs: newStmts(r, true), scanChunk: 4096, stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
+	db := &DB{w: w, r: r, ckpt: ckpt, now: now, ws: newStmts(w, false), rs: newStmts(r, true), inserts: newInserts(insertEntriesSQL), scanChunk: 4096, stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
 	if err := db.migrate(ctx, logger.With("path", cfg.Path)); err != nil {
 		close(db.checkpointsDone)
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)
 	}
-	if err := db.ws.prepare(ctx, writerSQL()...); err != nil {
+	if err := errors.Join(db.ws.prepare(ctx, writerSQL()...), db.inserts.prepare(ctx, db.ws)); err != nil {
 		close(db.checkpointsDone)
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", cfg.Path, err)

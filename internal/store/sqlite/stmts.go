@@ -130,3 +130,56 @@ func valuesSQL(n, k int) string {
 	group := "(" + strings.TrimSuffix(strings.Repeat("?, ", k), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(group+", ", n), ", ")
 }
+
+// inserts are the multi-row forms of one INSERT: a statement per size,
+// largest first, their texts built once. One statement of 100 rows costs
+// much less than 100 statements of one row, and any number of rows takes
+// at most one statement of each size below 100.
+type inserts struct {
+	sizes [8]int
+	sql   [8]string
+	stmt  [8]*sql.Stmt // prepared by prepare
+}
+
+// newInserts returns the forms of the INSERT whose text for n rows is
+// sqlFor(n).
+func newInserts(sqlFor func(n int) string) *inserts {
+	in := &inserts{sizes: [8]int{100, 64, 32, 16, 8, 4, 2, 1}}
+	for i, n := range in.sizes {
+		in.sql[i] = sqlFor(n)
+	}
+	return in
+}
+
+// prepare prepares the statements in s (a writer's, before any
+// transaction).
+func (in *inserts) prepare(ctx context.Context, s *stmts) error {
+	if err := s.prepare(ctx, in.sql[:]...); err != nil {
+		return err
+	}
+	for i, q := range in.sql {
+		st, err := s.get(ctx, q)
+		if err != nil {
+			return err
+		}
+		in.stmt[i] = st
+	}
+	return nil
+}
+
+// each calls fn for consecutive runs [lo, hi) of n rows, each with the
+// prepared statement that inserts that many.
+func (in *inserts) each(n int, fn func(st *sql.Stmt, lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		i := 0
+		for in.sizes[i] > n-lo {
+			i++
+		}
+		hi := lo + in.sizes[i]
+		if err := fn(in.stmt[i], lo, hi); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
