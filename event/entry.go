@@ -212,6 +212,19 @@ func (w *jsonWriter) event(e *Event, en *Entry) {
 	w.raw(`}`)
 }
 
+// Decoded returns the entry as its bytes decode: what a reader of the
+// log gets. Entries that Indelible builds itself hold Go types in their
+// data (int, []string, ...) where a decoded entry holds what ParseJSON
+// returns; readers that take committed entries from memory use this to
+// see them as a replay from the store would.
+func (e *Entry) Decoded() (*Entry, error) {
+	b, err := e.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	return DecodeEntry(b)
+}
+
 // Validate checks every field of the entry, including its event (for
 // which the reserved category is allowed). It returns nil or a
 // *ValidationError.

@@ -187,11 +187,8 @@ func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*eve
 				// Indelible's own entries are built in Go, with Go
 				// types in their data: read them as their bytes give
 				// them, as a replay from the store would. They are few.
-				b, err := e.Canonical()
-				if err == nil {
-					out[i], err = event.DecodeEntry(b)
-				}
-				if err != nil {
+				var err error
+				if out[i], err = e.Decoded(); err != nil {
 					return nil, fmt.Errorf("entry %d: %w", lo+uint64(i), err)
 				}
 			}

@@ -179,17 +179,13 @@ func (s *Server) postFindingAction(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusOK, f)
 }
 
-// mustDecode returns e as its canonical bytes decode, as readers see it.
+// mustDecode returns e as readers of the log see it, or e itself if it
+// does not encode (it was just appended, so it does).
 func mustDecode(e *event.Entry) *event.Entry {
-	b, err := e.Canonical()
-	if err != nil {
-		return e
+	if d, err := e.Decoded(); err == nil {
+		return d
 	}
-	d, err := event.DecodeEntry(b)
-	if err != nil {
-		return e
-	}
-	return d
+	return e
 }
 
 // conflictStateError is a request that the resource's state does not
