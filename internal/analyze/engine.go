@@ -255,6 +255,11 @@ func subSat(a, b int64) int64 {
 
 // eventTime returns the time analysis uses for an entry: its event time,
 // unless that is further in the future of its receipt than maxFuture.
+// EventTime is the time the detectors give en: its event time, but no
+// later than maxFuture after the server received it, so that one client
+// with a wrong clock cannot move a log's clock years ahead.
+func EventTime(en *event.Entry) time.Time { return time.Unix(0, eventTime(en)).UTC() }
+
 func eventTime(en *event.Entry) int64 {
 	t := en.Time
 	if !en.ReceivedAt.IsZero() {

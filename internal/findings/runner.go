@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -375,15 +376,16 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 			continue
 		}
 		if e.Category() != event.ReservedCategory {
-			if e.Time.After(lr.clock) {
-				lr.clock = e.Time.UTC()
-			}
 			for k, c := range lr.checks {
 				if groupMatches(k, e) {
 					c.Activity++
 				}
 			}
-			evs = append(evs, lr.verdictsDue(log)...)
+			// A check falls due only when the log's clock moves.
+			if t := analyze.EventTime(e); t.After(lr.clock) {
+				lr.clock = t
+				evs = append(evs, lr.verdictsDue(log)...)
+			}
 		}
 		for _, f := range lr.engine.Observe(index, e) {
 			k := f.Rule + "\x00" + f.GroupKey
@@ -549,11 +551,16 @@ func groupMatches(k string, e *event.Entry) bool {
 // verdictsDue returns the verdicts of the checks whose follow-up window
 // has passed on the log's clock, and ends them.
 func (lr *logRun) verdictsDue(log string) []*event.Event {
-	var out []*event.Event
+	var due []string
 	for k, c := range lr.checks {
-		if lr.clock.Before(c.Due) {
-			continue
+		if !lr.clock.Before(c.Due) {
+			due = append(due, k)
 		}
+	}
+	slices.Sort(due) // the same entries in the same order on a replay
+	var out []*event.Event
+	for _, k := range due {
+		c := lr.checks[k]
 		v := VerdictEffective
 		if c.Activity == 0 {
 			v = VerdictInconclusive
