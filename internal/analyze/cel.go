@@ -1,11 +1,6 @@
 package analyze
 
-import (
-	"github.com/google/cel-go/cel"
-
-	"github.com/a24ba333/indelible/event"
-	"github.com/a24ba333/indelible/internal/condition"
-)
+import "github.com/a24ba333/indelible/internal/condition"
 
 // MaxConditionCost bounds the work of one evaluation of one rule's
 // condition (see condition.MaxCost): an evaluation that exceeds it fails,
@@ -13,7 +8,3 @@ import (
 // expression over a large event cannot stall analysis. The condition
 // language is that of capture policies.
 const MaxConditionCost = condition.MaxCost
-
-func compileCondition(src string) (cel.Program, []string) { return condition.Compile(src) }
-
-func evalCondition(prg cel.Program, ev *event.Event) (bool, error) { return condition.Eval(prg, ev) }

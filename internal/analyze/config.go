@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a24ba333/indelible/internal/condition"
 	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
@@ -429,7 +430,7 @@ func (v *validator) rule(r *Rule, path string, i int, names map[string]int) {
 	}
 	if strings.TrimSpace(r.Condition) == "" {
 		v.add(path+".condition", "is required: a CEL expression over event, like 'event.action == \"delete\"'")
-	} else if _, msgs := compileCondition(r.Condition); len(msgs) > 0 {
+	} else if _, msgs := condition.Compile(r.Condition); len(msgs) > 0 {
 		for _, m := range msgs {
 			v.add(path+".condition", "%s", m)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/condition"
 )
 
 // sensitive is the sensitive_action detector. It has no state.
@@ -81,7 +82,7 @@ type ruleDetector struct {
 type fieldGetter func(e *event.Event) (string, bool)
 
 func newRuleDetector(c *Config, r *Rule) (*ruleDetector, error) {
-	prg, msgs := compileCondition(r.Condition)
+	prg, msgs := condition.Compile(r.Condition)
 	if len(msgs) > 0 {
 		return nil, fmt.Errorf("rule %q: %s", r.Name, msgs[0]) // Validate reported it already
 	}
@@ -116,7 +117,7 @@ func (d *ruleDetector) groupField() string {
 }
 
 func (d *ruleDetector) observe(o *obs, out []Finding) []Finding {
-	if ok, err := evalCondition(d.prg, &o.en.Event); err != nil || !ok {
+	if ok, err := condition.Eval(d.prg, &o.en.Event); err != nil || !ok {
 		return out // an evaluation error is no match
 	}
 	w := d.r.Window

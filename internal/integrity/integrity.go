@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,7 +151,7 @@ func (w *Watcher) Pass(ctx context.Context) ([]Violation, error) {
 			known[l] = true
 		}
 		for _, e := range ents {
-			if name, ok := cutSuffix(e.Name(), ".checkpoint"); ok && !known[name] && ledger.ValidLogName(name) == nil {
+			if name, ok := strings.CutSuffix(e.Name(), ".checkpoint"); ok && !known[name] && ledger.ValidLogName(name) == nil {
 				logs = append(logs, name)
 			}
 		}
@@ -174,13 +175,6 @@ func (w *Watcher) Pass(ctx context.Context) ([]Violation, error) {
 		}
 	}
 	return found, errors.Join(errs...)
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)], true
-	}
-	return "", false
 }
 
 // check verifies one log against its trusted checkpoint, and on success

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"github.com/google/cel-go/cel"
-
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/condition"
 )
@@ -11,10 +9,6 @@ import (
 // condition (see condition.MaxCost): an evaluation that exceeds it fails,
 // and the event is captured in full, as for any other evaluation error.
 const MaxConditionCost = condition.MaxCost
-
-func compileCondition(src string) (cel.Program, []string) { return condition.Compile(src) }
-
-func evalCondition(prg cel.Program, ev *event.Event) (bool, error) { return condition.Eval(prg, ev) }
 
 // outcome is the event's outcome, "unknown" when absent.
 func outcome(e *event.Event) string {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/condition"
 )
 
 // Decide returns the decision of the first rule that matches ev: the
@@ -88,7 +89,7 @@ func (m *matcher) matches(ev *event.Event) (bool, error) {
 	if m.cond == nil {
 		return true, nil
 	}
-	return evalCondition(m.cond, ev)
+	return condition.Eval(m.cond, ev)
 }
 
 // anyOf reports whether s is in l; a nil l holds everything.

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/a24ba333/indelible/internal/condition"
 	"github.com/a24ba333/indelible/internal/yamldoc"
 )
 
@@ -274,7 +275,7 @@ func (ps *parser) match(n *yaml.Node, path string, m *matcher) bool {
 				ps.Errorf(v, path, "an empty condition; leave it out to match without one")
 				return
 			}
-			prg, msgs := compileCondition(src)
+			prg, msgs := condition.Compile(src)
 			for _, msg := range msgs {
 				ps.Errorf(v, path, "%s", msg)
 			}
