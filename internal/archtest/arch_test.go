@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"internal/textdiff":        {},
 	"internal/condition":       {"event"},
 	"internal/yamldoc":         {},
-	"internal/report":          {"internal/findings"},
+	"internal/report":          {"verify", "internal/findings"},
 	"internal/query":           {"event", "internal/store"},
 	"internal/analyze":         {"event", "internal/condition", "internal/yamldoc"},
 	"internal/findings":        {"event", "internal/analyze", "internal/backlog", "internal/store"},

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a24ba333/indelible/internal/findings"
+	"github.com/a24ba333/indelible/verify"
 )
 
 // builder gathers the answers of one Build.
@@ -284,22 +286,18 @@ func (b *builder) checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// parseCheckpoint reads the body of a C2SP checkpoint note: origin, tree
-// size and base64 root hash on the first three lines. It does not check
+// parseCheckpoint reads the body of a C2SP checkpoint note (the text
+// before the blank line) with verify.ParseCheckpoint. It does not check
 // the signatures (indelible verify does).
 func parseCheckpoint(raw []byte) (*Checkpoint, error) {
-	lines := strings.SplitN(string(raw), "\n", 4)
-	if len(lines) < 4 || lines[0] == "" {
-		return nil, fmt.Errorf("malformed checkpoint: want origin, size and root hash lines")
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		raw = raw[:i+1]
 	}
-	size, err := strconv.ParseUint(lines[1], 10, 64)
+	c, err := verify.ParseCheckpoint(raw)
 	if err != nil {
-		return nil, fmt.Errorf("malformed checkpoint: tree size %q", lines[1])
+		return nil, fmt.Errorf("malformed checkpoint: %w", err)
 	}
-	if h, err := base64.StdEncoding.DecodeString(lines[2]); err != nil || len(h) != 32 {
-		return nil, fmt.Errorf("malformed checkpoint: root hash %q", lines[2])
-	}
-	return &Checkpoint{Origin: lines[0], Size: size, RootHash: lines[2]}, nil
+	return &Checkpoint{Origin: c.Origin, Size: c.Size, RootHash: base64.StdEncoding.EncodeToString(c.Root[:])}, nil
 }
 
 func inPeriod(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
