@@ -17,7 +17,7 @@ const badTime = "bad time %q: want an RFC 3339 time (2026-11-23T10:00:00Z) or on
 // a decimal integer and unit one of ms, s, m, h, d (24h) and w (7d).
 func parseTimeValue(s string) (value, error) {
 	if s == "now" || strings.HasPrefix(s, "-") {
-		d, err := parseRelative(s)
+		d, err := ParseRelative(s)
 		if err != nil {
 			return value{}, err
 		}
@@ -43,14 +43,15 @@ var relativeUnits = []struct {
 	{"w", 7 * 24 * time.Hour},
 }
 
-// parseRelative parses "now" or "-<n><unit>..." and returns how long
-// before now it is.
-func parseRelative(s string) (time.Duration, error) {
+// ParseRelative parses "now" or "-<n><unit>[<n><unit>...]" (now minus
+// the sum: -24h, -1h30m, -7d, -500ms; units ms, s, m, h, d and w) and
+// returns how long before now it is.
+func ParseRelative(s string) (time.Duration, error) {
 	if s == "now" {
 		return 0, nil
 	}
-	rest := s[1:]
-	if rest == "" {
+	rest, ok := strings.CutPrefix(s, "-")
+	if !ok || rest == "" {
 		return 0, fmt.Errorf(badTime, s)
 	}
 	var total time.Duration

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -322,45 +321,12 @@ func parseTimeBound(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// relativeUnits are the units of relative times.
-var relativeUnits = map[string]time.Duration{
-	"ms": time.Millisecond,
-	"s":  time.Second,
-	"m":  time.Minute,
-	"h":  time.Hour,
-	"d":  24 * time.Hour,
-	"w":  7 * 24 * time.Hour,
-}
-
-var errRelative = errors.New(`want a relative time such as -24h, -1h30m, -7d or -500ms (units ms, s, m, h, d, w)`)
-
 // parseRelative parses "-<n><unit>..." (see parseTimeBound) and returns
-// the duration, which is not negative.
+// the duration, which is not negative. It is query.ParseRelative without
+// "now", which is not a duration.
 func parseRelative(s string) (time.Duration, error) {
-	rest, ok := strings.CutPrefix(s, "-")
-	if !ok || rest == "" {
-		return 0, fmt.Errorf("%w, not %q", errRelative, s)
+	if s == "now" {
+		return 0, errors.New(`want a relative time such as -24h, -1h30m, -7d or -500ms (units ms, s, m, h, d, w), not "now"`)
 	}
-	var total time.Duration
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		j := i
-		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') {
-			j++
-		}
-		unit, ok := relativeUnits[rest[i:j]]
-		if i == 0 || !ok {
-			return 0, fmt.Errorf("%w, not %q", errRelative, s)
-		}
-		n, err := strconv.ParseInt(rest[:i], 10, 64)
-		if err != nil || n > (math.MaxInt64-int64(total))/int64(unit) {
-			return 0, fmt.Errorf("relative time %q is too far back", s)
-		}
-		total += time.Duration(n) * unit
-		rest = rest[j:]
-	}
-	return total, nil
+	return query.ParseRelative(s)
 }
