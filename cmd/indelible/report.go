@@ -8,10 +8,10 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a24ba333/indelible/internal/query"
 	"github.com/a24ba333/indelible/internal/report"
 )
 
@@ -115,13 +115,11 @@ func (t *target) getter() report.Getter {
 }
 
 // parseWhen reads a time given on the command line: "now", an RFC 3339
-// time, or a span before now ("-7d", "-24h", "-1h30m").
+// time, or a span before now ("-7d", "-24h", "-1h30m"; see
+// query.ParseRelative).
 func parseWhen(s string, now time.Time) (time.Time, error) {
-	if s == "now" {
-		return now, nil
-	}
-	if rest, ok := strings.CutPrefix(s, "-"); ok {
-		d, err := parseSpan(rest)
+	if s == "now" || strings.HasPrefix(s, "-") {
+		d, err := query.ParseRelative(s)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -134,38 +132,15 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// spanUnits are the units of parseSpan.
-var spanUnits = map[string]time.Duration{
-	"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
-	"d": 24 * time.Hour, "w": 7 * 24 * time.Hour,
-}
-
-// parseSpan reads a sum of whole numbers with units: "7d", "1h30m", "2w".
+// parseSpan reads a sum of whole numbers with units: "7d", "1h30m", "2w"
+// (the units of query.ParseRelative).
 func parseSpan(s string) (time.Duration, error) {
-	bad := fmt.Errorf("want a duration such as 7d, 24h or 1h30m (units ms, s, m, h, d, w), not %q", s)
-	if s == "" {
-		return 0, bad
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, fmt.Errorf("want a duration such as 7d, 24h or 1h30m (units ms, s, m, h, d, w), not %q", s)
 	}
-	var total time.Duration
-	for rest := s; rest != ""; {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		j := i
-		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') {
-			j++
-		}
-		unit, ok := spanUnits[rest[i:j]]
-		if i == 0 || !ok {
-			return 0, bad
-		}
-		n, err := strconv.ParseInt(rest[:i], 10, 64)
-		if err != nil || n > int64((1<<62-total)/unit) {
-			return 0, bad
-		}
-		total += time.Duration(n) * unit
-		rest = rest[j:]
+	d, err := query.ParseRelative("-" + s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 7d, 24h or 1h30m (units ms, s, m, h, d, w), not %q", s)
 	}
-	return total, nil
+	return d, nil
 }
