@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/a24ba333/indelible/internal/atomicfile"
 )
 
 // analysisDir holds, in a data directory, the saved state of the
@@ -33,7 +35,7 @@ func (s fileStates) Save(log string, state []byte) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.path(log), state); err != nil {
+	if err := atomicfile.Write(s.path(log), state, 0o644); err != nil {
 		return fmt.Errorf("saving the analysis state of log %q: %w", log, err)
 	}
 	return nil

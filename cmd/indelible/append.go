@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/atomicfile"
 	"github.com/a24ba333/indelible/internal/ledger"
 )
 
@@ -196,7 +197,7 @@ func appendEvents(ctx context.Context, sio *stdio, logger *slog.Logger, o append
 	}
 
 	if o.checkpoint != "" {
-		if err := writeFileAtomic(o.checkpoint, a.checkpoint); err != nil {
+		if err := atomicfile.Write(o.checkpoint, a.checkpoint, 0o644); err != nil {
 			return fmt.Errorf("the events were appended, but the checkpoint was not saved: %w", err)
 		}
 	} else {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/a24ba333/indelible/internal/apikey"
+	"github.com/a24ba333/indelible/internal/atomicfile"
 	"github.com/a24ba333/indelible/internal/findings"
 	"github.com/a24ba333/indelible/internal/report"
 	"github.com/a24ba333/indelible/internal/respond"
@@ -96,7 +97,7 @@ func (rv *reviewer) review(ctx context.Context, from, to time.Time) error {
 		}
 		name := fmt.Sprintf("%s-%s", log, from.Format("20060102T1504Z"))
 		for ext, b := range map[string][]byte{".md": md.Bytes(), ".html": html.Bytes()} {
-			if err := writeFileAtomic(filepath.Join(rv.dir, name+ext), b); err != nil {
+			if err := atomicfile.Write(filepath.Join(rv.dir, name+ext), b, 0o644); err != nil {
 				return err
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/a24ba333/indelible/internal/atomicfile"
 	"github.com/a24ba333/indelible/internal/index"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/signkey"
@@ -220,7 +221,7 @@ func verifyLogs(ctx context.Context, sio *stdio, logger *slog.Logger, o verifyOp
 		for i, log := range names {
 			notes[i] = verified[log]
 		}
-		if err := writeFileAtomic(o.saveTrusted, joinNotes(notes)); err != nil {
+		if err := atomicfile.Write(o.saveTrusted, joinNotes(notes), 0o644); err != nil {
 			return fmt.Errorf("the logs verified, but the trusted checkpoints were not saved: %w", err)
 		}
 		logger.Info("saved trusted checkpoints", "path", o.saveTrusted, "logs", len(names))

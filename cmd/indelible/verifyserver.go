@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/a24ba333/indelible/client"
+	"github.com/a24ba333/indelible/internal/atomicfile"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/verify"
 )
@@ -174,7 +175,7 @@ func verifyServer(ctx context.Context, sio *stdio, logger *slog.Logger, o verify
 		}
 	}
 
-	if err := writeFileAtomic(s.state, cp.Note); err != nil {
+	if err := atomicfile.Write(s.state, cp.Note, 0o644); err != nil {
 		return fmt.Errorf("log %s verified, but the checkpoint was not saved: %w", log, err)
 	}
 	if saved == nil {

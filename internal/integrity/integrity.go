@@ -32,6 +32,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/a24ba333/indelible/event"
+	"github.com/a24ba333/indelible/internal/atomicfile"
 	"github.com/a24ba333/indelible/internal/ledger"
 	"github.com/a24ba333/indelible/internal/store"
 	"github.com/a24ba333/indelible/verify"
@@ -204,7 +205,7 @@ func (w *Watcher) check(ctx context.Context, log string) (*Violation, error) {
 		return nil, nil
 	}
 	if trusted == nil || latest.Size > trusted.Size {
-		if err := writeAtomic(path, latest.Note); err != nil {
+		if err := atomicfile.Write(path, latest.Note, 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -245,24 +246,4 @@ func (w *Watcher) report(ctx context.Context, v Violation) error {
 		return fmt.Errorf("integrity: recording the violation of log %q: %w", v.Log, err)
 	}
 	return nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
