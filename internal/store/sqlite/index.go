@@ -14,7 +14,7 @@ import (
 
 // indexSchemaVersion is the version of index_schema.sql, kept in the index
 // file's PRAGMA user_version.
-const indexSchemaVersion = 2
+const indexSchemaVersion = 3
 
 //go:embed index_schema.sql
 var indexSchema string
@@ -77,7 +77,7 @@ type IndexConfig struct {
 //
 // # File format
 //
-// The schema is index_schema.sql, version 1, recorded in the file's PRAGMA
+// The schema is index_schema.sql, version indexSchemaVersion, recorded in the file's PRAGMA
 // user_version; OpenIndex creates it in an empty file and refuses a newer
 // version. The file holds nothing that the entries do not: a version
 // that changes the format may rebuild it rather than migrate it.
