@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // TileHeight is the height of every stored hash tile, as in C2SP tlog-tiles:
@@ -86,6 +87,35 @@ type Batch struct {
 	Tiles []Tile
 	// Checkpoint is the signed checkpoint for size Start+len(Entries).
 	Checkpoint Checkpoint
+}
+
+// Check checks the batch's internal consistency, for a store whose logs
+// hold at most maxSize entries: every store refuses a malformed batch
+// before it writes anything.
+func (b Batch) Check(maxSize uint64) error {
+	if len(b.Entries) == 0 {
+		return errors.New("batch has no entries")
+	}
+	if b.Start > maxSize-uint64(len(b.Entries)) {
+		return fmt.Errorf("batch start %d is too large: a log holds at most %d entries", b.Start, maxSize)
+	}
+	for k, e := range b.Entries {
+		if e.Index != b.Start+uint64(k) {
+			return fmt.Errorf("entry %d of batch starting at %d has index %d", k, b.Start, e.Index)
+		}
+	}
+	if end := b.Start + uint64(len(b.Entries)); b.Checkpoint.Size != end {
+		return fmt.Errorf("checkpoint size %d, want %d", b.Checkpoint.Size, end)
+	}
+	for _, t := range b.Tiles {
+		if t.Index > 1<<63-1 {
+			return fmt.Errorf("tile index %d is too large", t.Index)
+		}
+		if len(t.Hashes) == 0 || len(t.Hashes)%HashSize != 0 || t.Width() > TileWidth {
+			return fmt.Errorf("tile %d/%d is %d bytes long", t.Level, t.Index, len(t.Hashes))
+		}
+	}
+	return nil
 }
 
 // Store keeps logs. All methods are safe for concurrent use, also by

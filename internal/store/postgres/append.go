@@ -41,7 +41,7 @@ const (
 // Append implements store.Store. It returns an error without writing
 // anything if b is malformed.
 func (db *DB) Append(ctx context.Context, log string, b store.Batch) error {
-	if err := checkBatch(b); err != nil {
+	if err := b.Check(1<<63 - 1); err != nil {
 		return fmt.Errorf("postgres: appending to log %q: %w", log, err)
 	}
 	err := db.withConn(ctx, func(conn *pgx.Conn) error {
@@ -179,31 +179,4 @@ func lockHead(ctx context.Context, tx pgx.Tx, log string) (id, size int64, err e
 		return 0, 0, fmt.Errorf("creating log head: %w", err)
 	}
 	return id, size, nil
-}
-
-// checkBatch checks the batch's internal consistency.
-func checkBatch(b store.Batch) error {
-	if len(b.Entries) == 0 {
-		return errors.New("batch has no entries")
-	}
-	if b.Start > 1<<63-1-uint64(len(b.Entries)) {
-		return fmt.Errorf("batch start %d is too large: a log holds at most 2^63-1 entries", b.Start)
-	}
-	for k, e := range b.Entries {
-		if e.Index != b.Start+uint64(k) {
-			return fmt.Errorf("entry %d of batch starting at %d has index %d", k, b.Start, e.Index)
-		}
-	}
-	if end := b.Start + uint64(len(b.Entries)); b.Checkpoint.Size != end {
-		return fmt.Errorf("checkpoint size %d, want %d", b.Checkpoint.Size, end)
-	}
-	for _, t := range b.Tiles {
-		if t.Index > 1<<63-1 {
-			return fmt.Errorf("tile index %d is too large", t.Index)
-		}
-		if len(t.Hashes) == 0 || len(t.Hashes)%store.HashSize != 0 || t.Width() > store.TileWidth {
-			return fmt.Errorf("tile %d/%d is %d bytes long", t.Level, t.Index, len(t.Hashes))
-		}
-	}
-	return nil
 }
