@@ -110,6 +110,38 @@ func TestPolicyCommands(t *testing.T) {
 	if !strings.Contains(r.stdout, "indelible.schema.registered") || !strings.Contains(r.stdout, "indelible.schema.rejected") {
 		t.Errorf("schemas history = %s", r)
 	}
+
+	// policy show, and the analysis configuration, through the server and
+	// on the data directory.
+	for _, where := range [][]string{{"--server", srv.url, "--key", admin}, {"--data-dir", dir}} {
+		r = mustRunBinary(t, nil, append([]string{"policy", "show", "--log", "acme"}, where...)...)
+		if !strings.Contains(r.stdout, "# log acme, policy sha256:") || !strings.Contains(r.stdout, "logins-full") {
+			t.Errorf("policy show %v = %s", where[0], r)
+		}
+	}
+	rules := writeFile(t, files, "rules.yaml", "detectors:\n  failure_burst: {threshold: 7, window: 2m}\n")
+	r = mustRunBinary(t, nil, "rules", "apply", rules, "--server", srv.url, "--key", admin, "--log", "acme")
+	if !strings.Contains(r.stdout, "is in force") {
+		t.Errorf("rules apply --server = %s", r)
+	}
+	r = mustRunBinary(t, nil, "rules", "show", "--data-dir", dir, "--log", "acme")
+	if !strings.Contains(r.stdout, "threshold: 7") {
+		t.Errorf("rules show --data-dir after rules apply --server = %s", r)
+	}
+	rules = writeFile(t, files, "rules2.yaml", "detectors:\n  failure_burst: {threshold: 9, window: 2m}\n")
+	r = mustRunBinary(t, nil, "rules", "apply", rules, "--data-dir", dir, "--log", "acme")
+	if !strings.Contains(r.stdout, "is in force") {
+		t.Errorf("rules apply --data-dir = %s", r)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		r = mustRunBinary(t, nil, "rules", "show", "--server", srv.url, "--key", admin, "--log", "acme")
+		if strings.Contains(r.stdout, "threshold: 9") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rules show --server after rules apply --data-dir = %s", r)
+		}
+	}
 	srv.stop()
 
 	// history: verified, with the level of a rule per policy version.

@@ -174,6 +174,21 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
+// either runs remote if the target is a server, and local on an instance
+// opened on the target's data directory otherwise: every configuration
+// command works both ways.
+func (t *target) either(ctx context.Context, common *commonFlags, remote func() error, local func(*instance) error) error {
+	if t.server != "" {
+		return remote()
+	}
+	in, done, err := t.local(ctx, common)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return local(in)
+}
+
 // refusal marks a refused configuration as bad data (exit status 1).
 func refusal(err error) error {
 	var re *capture.RefusedError

@@ -183,32 +183,24 @@ indelible policy apply policy.yaml --server http://127.0.0.1:8080 --key-file adm
 				}
 				if *dry {
 					var rep capture.Report
-					if t.server != "" {
-						err = t.call(ctx, "PUT", "/v1/policies", url.Values{"dry_run": {strconv.Itoa(*last)}}, src, &rep)
-					} else {
-						in, done, err2 := t.local(ctx, common)
-						if err2 != nil {
-							return err2
-						}
-						defer done()
+					err = t.either(ctx, common, func() error {
+						return t.call(ctx, "PUT", "/v1/policies", url.Values{"dry_run": {strconv.Itoa(*last)}}, src, &rep)
+					}, func(in *instance) (err error) {
 						rep, err = in.capture.DryRun(ctx, t.log, src, *last)
-					}
+						return err
+					})
 					if err != nil {
 						return err
 					}
 					return printReport(sio.out, rep, t.json)
 				}
 				var o capture.Outcome
-				if t.server != "" {
-					err = t.call(ctx, "PUT", "/v1/policies", nil, src, &o)
-				} else {
-					in, done, err2 := t.local(ctx, common)
-					if err2 != nil {
-						return err2
-					}
-					defer done()
+				err = t.either(ctx, common, func() error {
+					return t.call(ctx, "PUT", "/v1/policies", nil, src, &o)
+				}, func(in *instance) (err error) {
 					o, err = in.capture.ApplyPolicy(ctx, localActor(), t.log, src)
-				}
+					return err
+				})
 				if err != nil {
 					return refusal(err)
 				}
@@ -268,16 +260,9 @@ func policyShowCommand() *command {
 					Settings policy.Settings    `json:"settings"`
 					Pending  []capture.Proposal `json:"pending"`
 				}
-				if t.server != "" {
-					if err := t.call(ctx, "GET", "/v1/policies", nil, nil, &res); err != nil {
-						return err
-					}
-				} else {
-					in, done, err := t.local(ctx, common)
-					if err != nil {
-						return err
-					}
-					defer done()
+				err := t.either(ctx, common, func() error {
+					return t.call(ctx, "GET", "/v1/policies", nil, nil, &res)
+				}, func(in *instance) error {
 					st, err := in.capture.State(ctx, t.log)
 					if err != nil {
 						return err
@@ -293,6 +278,10 @@ func policyShowCommand() *command {
 					for _, p := range st.Pending {
 						res.Pending = append(res.Pending, p)
 					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 				if t.json {
 					return printJSON(sio.out, res)
@@ -333,16 +322,12 @@ approval and the activation are recorded in the log in one commit.`,
 					o   capture.Outcome
 					err error
 				)
-				if t.server != "" {
-					err = t.call(ctx, "POST", "/v1/proposals/"+url.PathEscape(args[0])+"/approve", nil, nil, &o)
-				} else {
-					in, done, err2 := t.local(ctx, common)
-					if err2 != nil {
-						return err2
-					}
-					defer done()
+				err = t.either(ctx, common, func() error {
+					return t.call(ctx, "POST", "/v1/proposals/"+url.PathEscape(args[0])+"/approve", nil, nil, &o)
+				}, func(in *instance) (err error) {
 					o, err = in.capture.Approve(ctx, localActor(), t.log, args[0])
-				}
+					return err
+				})
 				if err != nil {
 					return err
 				}

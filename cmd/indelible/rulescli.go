@@ -68,16 +68,12 @@ indelible rules apply rules.yaml --data-dir ./data --log acme`,
 					return err
 				}
 				var o capture.Outcome
-				if t.server != "" {
-					err = t.call(ctx, "PUT", "/v1/rules", nil, src, &o)
-				} else {
-					in, done, err2 := t.local(ctx, common)
-					if err2 != nil {
-						return err2
-					}
-					defer done()
+				err = t.either(ctx, common, func() error {
+					return t.call(ctx, "PUT", "/v1/rules", nil, src, &o)
+				}, func(in *instance) (err error) {
 					o, err = in.capture.ApplyRules(ctx, localActor(), t.log, src)
-				}
+					return err
+				})
 				if err != nil {
 					return refusal(err)
 				}
@@ -109,16 +105,9 @@ func rulesShowCommand() *command {
 						Source string `json:"source"`
 					} `json:"active"`
 				}
-				if t.server != "" {
-					if err := t.call(ctx, "GET", "/v1/rules", nil, nil, &res); err != nil {
-						return err
-					}
-				} else {
-					in, done, err := t.local(ctx, common)
-					if err != nil {
-						return err
-					}
-					defer done()
+				err := t.either(ctx, common, func() error {
+					return t.call(ctx, "GET", "/v1/rules", nil, nil, &res)
+				}, func(in *instance) error {
 					st, err := in.capture.State(ctx, t.log)
 					if err != nil {
 						return err
@@ -130,6 +119,10 @@ func rulesShowCommand() *command {
 							Source string `json:"source"`
 						}{st.AnalysisHash(), st.AnalysisIndex, string(st.AnalysisSource)}
 					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 				if t.json {
 					return printJSON(sio.out, res)

@@ -113,16 +113,12 @@ indelible schemas put payment.refund refund.schema.json --data-dir ./data --log 
 					return err
 				}
 				var o capture.Outcome
-				if t.server != "" {
-					err = t.call(ctx, "PUT", "/v1/schemas/"+url.PathEscape(args[0]), nil, src, &o)
-				} else {
-					in, done, err2 := t.local(ctx, common)
-					if err2 != nil {
-						return err2
-					}
-					defer done()
+				err = t.either(ctx, common, func() error {
+					return t.call(ctx, "PUT", "/v1/schemas/"+url.PathEscape(args[0]), nil, src, &o)
+				}, func(in *instance) (err error) {
 					o, err = in.capture.PutSchema(ctx, localActor(), t.log, args[0], src)
-				}
+					return err
+				})
 				if err != nil {
 					return refusal(err)
 				}
