@@ -57,13 +57,11 @@ func (st *State) Capture(ev *event.Event, source string, rand io.Reader) Result 
 	sc, known, errs := st.Schemas.Check(ev)
 	switch {
 	case len(errs) > 0:
-		return Result{Invalid: errs, Action: st.Settings().InvalidAction(source)}
-	case !known && st.Policy != nil:
-		if set := st.Settings(); set.UnregisteredTypes == policy.Reject {
-			return Result{Invalid: []event.FieldError{{
-				Path: "/type", Message: fmt.Sprintf("no schema is registered for %q and this log refuses unregistered types", ev.Type),
-			}}, Action: set.InvalidAction(source)}
-		}
+		return Result{Invalid: errs, Action: st.Policy.InvalidAction(source)}
+	case !known && st.Policy.RejectsUnregistered():
+		return Result{Invalid: []event.FieldError{{
+			Path: "/type", Message: fmt.Sprintf("no schema is registered for %q and this log refuses unregistered types", ev.Type),
+		}}, Action: st.Policy.InvalidAction(source)}
 	}
 	schemaRef := ""
 	if sc != nil {

@@ -279,3 +279,38 @@ func TestNilPolicy(t *testing.T) {
 		t.Errorf("nil policy: Settings() = %+v, want %+v", got, want)
 	}
 }
+
+// TestSettingsAccessors checks that the accessors capture calls per event
+// agree with Settings, for no policy, the defaults and explicit settings.
+func TestSettingsAccessors(t *testing.T) {
+	for _, src := range []string{
+		"",
+		"settings: {unregistered_types: reject}\n",
+		"settings: {invalid: {api: quarantine}}\n",
+		"settings: {unregistered_types: accept, invalid: {api: quarantine, kubernetes: reject}}\n",
+	} {
+		p, err := Parse([]byte(src))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", src, err)
+		}
+		for _, pol := range []*Policy{p, nil} {
+			set := pol.Settings()
+			if got, want := pol.RejectsUnregistered(), set.UnregisteredTypes == Reject; got != want {
+				t.Errorf("%q (nil: %v): RejectsUnregistered() = %v, settings say %q", src, pol == nil, got, set.UnregisteredTypes)
+			}
+			for _, source := range []string{SourceAPI, SourceKubernetes, "other"} {
+				if got, want := pol.InvalidAction(source), set.InvalidAction(source); got != want {
+					t.Errorf("%q (nil: %v): InvalidAction(%q) = %q, settings say %q", src, pol == nil, source, got, want)
+				}
+			}
+		}
+	}
+	p, err := Parse([]byte("settings: {unregistered_types: reject, invalid: {api: quarantine}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.RejectsUnregistered() || p.InvalidAction(SourceAPI) != Quarantine || p.InvalidAction(SourceKubernetes) != Quarantine {
+		t.Errorf("explicit settings: RejectsUnregistered() = %v, InvalidAction(api) = %q, InvalidAction(kubernetes) = %q",
+			p.RejectsUnregistered(), p.InvalidAction(SourceAPI), p.InvalidAction(SourceKubernetes))
+	}
+}

@@ -153,6 +153,22 @@ func (p *Policy) Settings() Settings {
 	return s
 }
 
+// InvalidAction is Settings().InvalidAction(source) without copying the
+// settings: capture asks it for every invalid event.
+func (p *Policy) InvalidAction(source string) string {
+	if p == nil {
+		return Settings{}.InvalidAction(source) // the defaults
+	}
+	return p.settings.InvalidAction(source)
+}
+
+// RejectsUnregistered reports whether events of a type without a schema
+// are refused (settings.unregistered_types: reject). Capture asks it for
+// every such event, so it does not copy the settings.
+func (p *Policy) RejectsUnregistered() bool {
+	return p != nil && p.settings.UnregisteredTypes == Reject
+}
+
 // RuleNames returns the names of the rules in the order Decide tries
 // them (the overrides' rules, most specific first, then the base rules),
 // so that callers can set up one counter per rule.
