@@ -238,81 +238,40 @@ func (p *parser) notAnObject(ps *problems, i int, path string) error {
 	return nil
 }
 
-// fields parses the object at p.pos exactly as object does, with the same
-// errors, but without building a map: for each member whose key is one of
-// names, it calls field with the key's index in names and p at the
-// member's value, which field must parse. The values of other members are
-// parsed and dropped; fields returns their keys, sorted, for the decoder to
+// fields parses the object at p.pos as object does (both are members),
+// but without building a map: for each member whose key is one of names,
+// it calls field with the key's index in names and p at the member's
+// value, which field must parse. The values of other members are parsed
+// and dropped; fields returns their keys, sorted, for the decoder to
 // report. names has at most 32 entries.
 func (p *parser) fields(names []string, field func(i int) error) ([]string, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.pos++ // '{'
 	var (
 		seen    uint32              // known members, by index
 		unknown map[string]struct{} // other members, rare
+		cur     int                 // index in names of the member being parsed, or -1
 	)
-	p.skipSpace()
-	if p.at('}') {
-		p.pos++
-		p.depth--
-		return nil, nil
+	err := p.members(func(k string) bool {
+		cur = slices.Index(names, k)
+		if cur >= 0 {
+			dup := seen&(1<<cur) != 0
+			seen |= 1 << cur
+			return dup
+		}
+		_, dup := unknown[k]
+		if unknown == nil {
+			unknown = make(map[string]struct{})
+		}
+		unknown[k] = struct{}{}
+		return dup
+	}, func(string) error {
+		if cur >= 0 {
+			return field(cur)
+		}
+		_, err := p.value()
+		return err
+	})
+	if err != nil || unknown == nil {
+		return nil, err // with no unknown keys, Sorted would allocate even so
 	}
-	for {
-		if !p.at('"') {
-			return nil, p.errorf("unexpected %s, want a string key", p.describe())
-		}
-		keyPos := p.pos
-		k, err := p.string()
-		if err != nil {
-			return nil, err
-		}
-		i := slices.Index(names, k)
-		var dup bool
-		if i >= 0 {
-			dup = seen&(1<<i) != 0
-			seen |= 1 << i
-		} else {
-			_, dup = unknown[k]
-			if unknown == nil {
-				unknown = make(map[string]struct{})
-			}
-			unknown[k] = struct{}{}
-		}
-		if dup {
-			return nil, within(p.errorAt(keyPos, fmt.Sprintf("duplicate key %q", k)), escapePointer(k))
-		}
-		p.skipSpace()
-		if !p.at(':') {
-			return nil, within(p.errorf("unexpected %s, want ':'", p.describe()), escapePointer(k))
-		}
-		p.pos++
-		p.skipSpace()
-		if i >= 0 {
-			err = field(i)
-		} else {
-			_, err = p.value()
-		}
-		if err != nil {
-			return nil, within(err, escapePointer(k))
-		}
-		p.skipSpace()
-		if p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-				p.skipSpace()
-				continue
-			case '}':
-				p.pos++
-				p.depth--
-				if unknown == nil {
-					return nil, nil // Sorted would allocate even so
-				}
-				return slices.Sorted(maps.Keys(unknown)), nil
-			}
-		}
-		return nil, p.errorf("unexpected %s, want ',' or '}'", p.describe())
-	}
+	return slices.Sorted(maps.Keys(unknown)), nil
 }

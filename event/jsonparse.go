@@ -245,40 +245,58 @@ func (p *parser) enter() error {
 }
 
 func (p *parser) object() (any, error) {
-	if err := p.enter(); err != nil {
+	m := make(map[string]any)
+	err := p.members(func(k string) bool {
+		_, dup := m[k]
+		return dup
+	}, func(k string) error {
+		v, err := p.value()
+		m[k] = v
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	return m, nil
+}
+
+// members parses the object at p.pos, the one grammar of objects that
+// object and fields share. For each member it asks dup whether the key
+// was seen before in this object (a duplicate is an error at the key), and
+// after the ':' calls value with p at the member's value, which value must
+// parse. Errors from within a member carry its key in their path.
+func (p *parser) members(dup func(k string) bool, value func(k string) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
 	p.pos++ // '{'
-	m := make(map[string]any)
 	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+	if p.at('}') {
 		p.pos++
 		p.depth--
-		return m, nil
+		return nil
 	}
 	for {
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return nil, p.errorf("unexpected %s, want a string key", p.describe())
+		if !p.at('"') {
+			return p.errorf("unexpected %s, want a string key", p.describe())
 		}
 		keyPos := p.pos
 		k, err := p.string()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, dup := m[k]; dup {
-			return nil, within(p.errorAt(keyPos, fmt.Sprintf("duplicate key %q", k)), escapePointer(k))
+		if dup(k) {
+			return within(p.errorAt(keyPos, fmt.Sprintf("duplicate key %q", k)), escapePointer(k))
 		}
 		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return nil, within(p.errorf("unexpected %s, want ':'", p.describe()), escapePointer(k))
+		if !p.at(':') {
+			return within(p.errorf("unexpected %s, want ':'", p.describe()), escapePointer(k))
 		}
 		p.pos++
 		p.skipSpace()
-		v, err := p.value()
-		if err != nil {
-			return nil, within(err, escapePointer(k))
+		if err := value(k); err != nil {
+			return within(err, escapePointer(k))
 		}
-		m[k] = v
 		p.skipSpace()
 		if p.pos < len(p.data) {
 			switch p.data[p.pos] {
@@ -289,10 +307,10 @@ func (p *parser) object() (any, error) {
 			case '}':
 				p.pos++
 				p.depth--
-				return m, nil
+				return nil
 			}
 		}
-		return nil, p.errorf("unexpected %s, want ',' or '}'", p.describe())
+		return p.errorf("unexpected %s, want ',' or '}'", p.describe())
 	}
 }
 
