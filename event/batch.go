@@ -181,6 +181,11 @@ func isBlank(b []byte) bool {
 // starts with the item's index; invalid events are reported together in a
 // *BatchError; an empty array is ErrEmptyBatch.
 func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
+	return parseBatch(data, lim, eventItem)
+}
+
+// parseBatch is ParseBatch with each event parsed by item.
+func parseBatch(data []byte, lim Limits, item itemParser) ([]*Event, error) {
 	lim = lim.orDefault()
 	p := newParser(data, lim.MaxDepth)
 	p.canon = true
@@ -190,7 +195,7 @@ func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
 	}
 	if data[p.pos] != '[' {
 		start := p.pos
-		ev, err := Parse(data, lim)
+		ev, err := parseOne(data, lim, item)
 		var ve *ValidationError
 		if errors.As(err, &ve) {
 			line, _ := lineCol(data, start)
@@ -216,11 +221,11 @@ func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
 		p.pos++
 	} else {
 		for {
-			item := len(events) + len(bad.Items)
+			n := len(events) + len(bad.Items)
 			start := p.pos
-			ev, errs, err := p.eventValue(false)
+			ev, errs, err := item(&p)
 			if err != nil {
-				return nil, within(err, strconv.Itoa(item))
+				return nil, within(err, strconv.Itoa(n))
 			}
 			if p.pos-start > lim.MaxBytes {
 				errs = []FieldError{{Message: fmt.Sprintf("event is longer than %d bytes", lim.MaxBytes)}}
@@ -235,7 +240,7 @@ func ParseBatch(data []byte, lim Limits) ([]*Event, error) {
 					}
 				}
 				lastPos = start
-				bad.Items = append(bad.Items, ItemError{Item: item, Line: lastLine, Errors: errs})
+				bad.Items = append(bad.Items, ItemError{Item: n, Line: lastLine, Errors: errs})
 			}
 			p.skipSpace()
 			if p.pos < len(data) && data[p.pos] == ',' {

@@ -94,7 +94,7 @@ func parseJSON(data []byte, lim Limits, canon bool) (any, error) {
 
 // startParse checks data against lim and returns a parser at the start
 // of its one top-level value, which the caller parses and follows with
-// end. Parse shares it with parseJSON so that both treat the text around
+// end. Parse (parseOne) shares it with parseJSON so that both treat the text around
 // the value alike.
 func startParse(data []byte, lim Limits, canon bool) (parser, error) {
 	lim = lim.orDefault()

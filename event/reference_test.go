@@ -2,8 +2,6 @@ package event
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,10 +11,11 @@ import (
 	"testing"
 )
 
-// The reference implementation: Parse and ParseBatch as they were before
-// they decoded events while parsing (see eventparse.go), built on the
-// generic parser and decoder. The tests below check that both give the
-// same results and errors on every input they can find.
+// The reference implementation: events decoded as Parse and ParseBatch did
+// before they decoded events while parsing (see eventparse.go), by the
+// generic parser and decoder, within the same framing (parseOne,
+// parseBatch). The tests below check that both give the same results and
+// errors on every input they can find.
 
 // eventFromValue maps a parsed JSON value to an Event and validates it.
 func eventFromValue(v any, allowReserved bool) (*Event, []FieldError) {
@@ -33,105 +32,25 @@ func eventFromValue(v any, allowReserved bool) (*Event, []FieldError) {
 	return e, d.finish(func(v *validator) { v.event(e, allowReserved, false) })
 }
 
-// referenceParse is Parse by way of parseJSON and eventFromValue.
-func referenceParse(data []byte, lim Limits) (*Event, error) {
-	v, err := parseJSON(data, lim, true)
+// referenceItem parses an event with the generic parser, then decodes it.
+func referenceItem(p *parser) (*Event, []FieldError, error) {
+	v, err := p.value()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e, errs := eventFromValue(v, false)
-	if len(errs) > 0 {
-		return nil, &ValidationError{Errors: errs}
-	}
-	return e, nil
+	return e, errs, nil
+}
+
+// referenceParse is Parse by way of parser.value and eventFromValue.
+func referenceParse(data []byte, lim Limits) (*Event, error) {
+	return parseOne(data, lim, referenceItem)
 }
 
 // referenceParseBatch is ParseBatch by way of parser.value and
 // eventFromValue.
 func referenceParseBatch(data []byte, lim Limits) ([]*Event, error) {
-	lim = lim.orDefault()
-	p := newParser(data, lim.MaxDepth)
-	p.canon = true
-	p.skipSpace()
-	if p.pos == len(data) {
-		return nil, ErrEmptyBatch
-	}
-	if data[p.pos] != '[' {
-		start := p.pos
-		ev, err := referenceParse(data, lim)
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			line, _ := lineCol(data, start)
-			return nil, &BatchError{Items: []ItemError{{Item: 0, Line: line, Errors: ve.Errors}}}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []*Event{ev}, nil
-	}
-
-	p.maxDepth++ // the array
-	p.depth, p.base = 1, 1
-	p.pos++
-	var (
-		events   []*Event
-		bad      BatchError
-		lastPos  int
-		lastLine = 1
-	)
-	p.skipSpace()
-	if p.pos < len(data) && data[p.pos] == ']' {
-		p.pos++
-	} else {
-		for {
-			item := len(events) + len(bad.Items)
-			start := p.pos
-			v, err := p.value()
-			if err != nil {
-				return nil, within(err, strconv.Itoa(item))
-			}
-			var errs []FieldError
-			if p.pos-start > lim.MaxBytes {
-				errs = []FieldError{{Message: fmt.Sprintf("event is longer than %d bytes", lim.MaxBytes)}}
-			} else {
-				var ev *Event
-				if ev, errs = eventFromValue(v, false); errs == nil {
-					events = append(events, ev)
-				}
-			}
-			if errs != nil {
-				for _, c := range data[lastPos:start] {
-					if c == '\n' {
-						lastLine++
-					}
-				}
-				lastPos = start
-				bad.Items = append(bad.Items, ItemError{Item: item, Line: lastLine, Errors: errs})
-			}
-			p.skipSpace()
-			if p.pos < len(data) && data[p.pos] == ',' {
-				p.pos++
-				p.skipSpace()
-				continue
-			}
-			if p.pos < len(data) && data[p.pos] == ']' {
-				p.pos++
-				break
-			}
-			return nil, p.errorf("unexpected %s, want ',' or ']'", p.describe())
-		}
-	}
-	p.skipSpace()
-	if p.pos < len(data) {
-		return nil, p.errorf("unexpected %s after the array of events", p.describe())
-	}
-	if len(bad.Items) > 0 {
-		return nil, &bad
-	}
-	if len(events) == 0 {
-		return nil, ErrEmptyBatch
-	}
-	return events, nil
+	return parseBatch(data, lim, referenceItem)
 }
 
 // checkEquivalent fails t unless Parse and ParseBatch give what the
