@@ -170,8 +170,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 // decoding them. It never blocks and keeps references to the entries,
 // which must not change (see ledger.Config.OnCommit).
 func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
-	if strings.HasSuffix(log, ".quarantine") {
-		return // not analysed (see Step)
+	if !analysed(log) {
+		return
 	}
 	r.offered.Offer(log, start, entries)
 	r.Notify()
@@ -263,6 +263,13 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
+// analysed reports whether the detectors follow log: every log but the
+// tenants' quarantine logs ("<tenant>.quarantine", apikey.QuarantineSuffix),
+// whose invalid events are not activity.
+func analysed(log string) bool {
+	return !strings.HasSuffix(log, ".quarantine")
+}
+
 // Step analyses the new entries of every log, as far as it can go now.
 func (r *Runner) Step(ctx context.Context) error {
 	logs, err := r.cfg.Entries.Logs(ctx)
@@ -271,8 +278,8 @@ func (r *Runner) Step(ctx context.Context) error {
 	}
 	var errs []error
 	for _, log := range logs {
-		if strings.HasSuffix(log, ".quarantine") {
-			continue // invalid events, not activity
+		if !analysed(log) {
+			continue
 		}
 		for {
 			more, err := r.step(ctx, log)
