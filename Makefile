@@ -12,7 +12,7 @@ DATA_DIR ?= ./data
 
 help:
 	@echo "make build   build the indelible binary ($(BIN))"
-	@echo "make test    go vet, gofmt check, and every test with the race detector"
+	@echo "make test    go vet, gofmt check, every test with the race detector, and the SQLite tests without cgo"
 	@echo "make bench   run every benchmark"
 	@echo "make fuzz    run every fuzz target for $(FUZZTIME) each"
 	@echo "make serve   build and run the server on $(DATA_DIR), listening on $(ADDR)"
@@ -29,6 +29,8 @@ test:
 		echo "gofmt needed on:"; echo "$$unformatted"; exit 1; \
 	fi
 	$(GO) test -race -count=1 ./...
+	# The packages on SQLite again, on the pure-Go driver of builds without cgo.
+	CGO_ENABLED=0 $(GO) test -count=1 ./internal/store/... ./internal/ledger/ ./internal/index/ ./internal/integrity/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -323,7 +323,7 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	logger.Info("serving", "addr", addr, "data_dir", o.dataDir, "instance", in.key.Name(), "verifier_key", in.key.Verifier)
+	logger.Info("serving", "addr", addr, "data_dir", o.dataDir, "instance", in.key.Name(), "verifier_key", in.key.Verifier, "sqlite", sqlite.Driver)
 	fmt.Fprintf(sio.err, `Indelible is serving on http://%s
 Send a first event (to the log "demo") with the bootstrap admin key:
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	_ "modernc.org/sqlite" // a second driver, to damage the store's file by hand
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/ledger"

@@ -31,12 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"path/filepath"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/a24ba333/indelible/internal/store"
 )
@@ -46,11 +41,6 @@ const schemaVersion = 1
 
 //go:embed schema.sql
 var schema string
-
-// driverName is the database/sql name of modernc.org/sqlite, a translation
-// of SQLite's C code to Go: no cgo, and as fast as the C library on
-// BenchmarkAppend within the margin this project accepts.
-const driverName = "sqlite"
 
 // busyTimeout is how long a connection waits for a lock held by another
 // connection (a writer in another process, or a WAL checkpoint) before it
@@ -114,11 +104,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		now = time.Now
 	}
 	// The writer does no automatic WAL checkpoints (see checkpointEvery).
-	w, r, base, err := openPools(cfg.Path, "_synchronous=FULL&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
+	w, r, err := openPools(cfg.Path, "synchronous = FULL", "cache_size = -65536", "wal_autocheckpoint = 0")
 	if err != nil {
 		return nil, err
 	}
-	ckpt, err := sql.Open(driverName, base)
+	ckpt, err := pool(cfg.Path, false, append(common(), "synchronous = FULL")...)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -228,48 +218,4 @@ func (db *DB) Close() error {
 // stored value exceeds math.MaxInt64, so a larger bound selects the same rows.
 func toInt64(u uint64) int64 {
 	return int64(min(u, 1<<63-1))
-}
-
-// isUnique reports whether err is a UNIQUE constraint failure.
-func isUnique(err error) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-}
-
-// isUniquePK reports whether err is a UNIQUE or PRIMARY KEY constraint
-// failure.
-func isUniquePK(err error) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-// openPools opens a database file as two pools: one writer connection,
-// whose DSN adds writerParams, and read-only readers that map up to 1 GiB
-// of the file into memory, sparing long scans a read(2) per page. Both
-// wait for locks, use WAL (persistent in the file: setting it on every
-// connection only matters for the first) and keep temporary tables and
-// statement journals in memory. It also returns the DSN shared by both,
-// for further connections.
-func openPools(path, writerParams string) (w, r *sql.DB, base string, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("sqlite: %w", err)
-	}
-	name := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	base = name + "?" + fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_pragma=temp_store(memory)", busyTimeout.Milliseconds())
-	w, err = sql.Open(driverName, base+"&_txlock=immediate&"+writerParams)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("sqlite: opening %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	r, err = sql.Open(driverName, base+"&_query_only=1&_pragma=mmap_size(1073741824)")
-	if err != nil {
-		w.Close()
-		return nil, nil, "", fmt.Errorf("sqlite: opening %s: %w", path, err)
-	}
-	r.SetMaxIdleConns(4)
-	return w, r, base, nil
 }
