@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,11 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,8 +38,10 @@ about 400 bytes: authentication, data access and configuration events with
 varied actors, resources and outcomes. Each worker generates 32 batches
 before the run and sends them in turn, every time with a fresh UUIDv7 id
 per event and the current time, so that the generator costs little of the
-machine it shares with the server. With --single every request carries
-one event as a bare JSON object.
+machine it shares with the server. For the same reason each worker keeps
+one HTTP/1.1 connection of its own (plain or TLS; no proxy) and writes its
+requests with one system call. With --single every request carries one
+event as a bare JSON object.
 
 By default the workers send as fast as the server answers (a closed loop),
 which measures the most the server takes; the latency is then what N
@@ -97,6 +98,7 @@ type benchOptions struct {
 	duration, timeout               time.Duration
 	rate                            float64 // events/s; 0 for a closed loop
 	single, json                    bool
+	tls                             *tls.Config // nil: the system's roots for https://
 }
 
 // benchWorker holds what one worker measured; only it writes them until
@@ -149,17 +151,15 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 		}
 		targets = append(targets, u.String())
 	}
-	hc := &http.Client{
-		Timeout: o.timeout,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConns:        o.concurrency,
-			MaxIdleConnsPerHost: o.concurrency,
-			IdleConnTimeout:     90 * time.Second,
-		},
+	conns := make([]*benchConn, o.concurrency)
+	for i := range conns {
+		c, err := newBenchConn(targets[i%len(targets)], o.apiKey, o.timeout, o.tls)
+		if err != nil {
+			return usageErrorf("--server: %v", err)
+		}
+		conns[i] = c
+		defer c.close()
 	}
-	defer hc.CloseIdleConnections()
-
 	pools := make([]*benchBodies, o.concurrency)
 	seed := uint64(time.Now().UnixNano())
 	for i := range pools {
@@ -181,7 +181,7 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 		w := &benchWorker{statuses: map[string]int{}}
 		workers[i] = w
 		bodies := pools[i]
-		target := targets[i%len(targets)]
+		conn := conns[i]
 		wg.Go(func() {
 			for runCtx.Err() == nil && left.Add(-1) >= 0 {
 				body := bodies.take()
@@ -196,7 +196,7 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 						break
 					}
 				}
-				status, wait, lat := benchPost(ctx, hc, target, o.apiKey, body, due)
+				status, wait, lat := conn.post(ctx, body, due)
 				w.statuses[status]++
 				cnt.requests.Add(1)
 				if status == "200" {
@@ -254,39 +254,6 @@ wait:
 
 // benchProgressEvery is the interval between progress lines.
 const benchProgressEvery = 3 * time.Second
-
-// benchPost sends one request. It returns the answer's status ("network"
-// if there was none), the delay asked by Retry-After and the latency,
-// from due if it is not zero (and earlier than now), else from now.
-func benchPost(ctx context.Context, hc *http.Client, target, apiKey string, body []byte, due time.Time) (string, time.Duration, time.Duration) {
-	req, err := http.NewRequestWithContext(ctx, "POST", target, bytes.NewReader(body))
-	if err != nil {
-		return "network", 0, 0
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-	}
-	start := time.Now()
-	if !due.IsZero() && due.Before(start) {
-		start = due
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "network", 0, time.Since(start)
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	lat := time.Since(start)
-	if err != nil {
-		return "network", 0, lat
-	}
-	var wait time.Duration
-	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-		wait = time.Duration(min(s, 60)) * time.Second
-	}
-	return strconv.Itoa(resp.StatusCode), wait, lat
-}
 
 func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
