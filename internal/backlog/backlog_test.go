@@ -33,14 +33,15 @@ func TestBacklog(t *testing.T) {
 	if got := ids(b.Take("a", 2, 4)); got != "" {
 		t.Errorf("Take(2, 4) after 2 was taken = %q, want nothing", got)
 	}
-	if got := ids(b.Take("a", 3, 7)); got != "" {
-		t.Errorf("Take(3, 7) past what was offered = %q, want nothing", got)
-	}
-	if got := ids(b.Take("a", 3, 6)); got != "3 4 5 " {
-		t.Errorf("Take(3, 6) = %q", got)
+	// Past what was offered: what is held, the rest from the store.
+	if got := ids(b.Take("a", 3, 7)); got != "3 4 5 " {
+		t.Errorf("Take(3, 7) past what was offered = %q, want 3 4 5", got)
 	}
 	if b.Len() != 0 {
 		t.Errorf("Len = %d after taking everything", b.Len())
+	}
+	if got := ids(b.Take("a", 6, 7)); got != "" {
+		t.Errorf("Take(6, 7) of nothing held = %q", got)
 	}
 	// A gap (another writer) replaces the run.
 	b.Offer("a", 6, entries("a", 6, 2))
@@ -48,8 +49,17 @@ func TestBacklog(t *testing.T) {
 	if got := ids(b.Take("a", 6, 8)); got != "" {
 		t.Errorf("Take(6, 8) after a gap = %q, want nothing", got)
 	}
+	if first, ok := b.First("a"); !ok || first != 10 {
+		t.Errorf("First after a gap = %d, %v; want 10", first, ok)
+	}
 	if got := ids(b.Take("a", 10, 12)); got != "10 11 " || b.Len() != 0 {
 		t.Errorf("Take(10, 12) = %q, Len %d", got, b.Len())
+	}
+	if first, ok := b.First("a"); ok {
+		t.Errorf("First with nothing held = %d, true", first)
+	}
+	if _, ok := b.First("z"); ok {
+		t.Error("First of a log never offered is held")
 	}
 }
 

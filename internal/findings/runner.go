@@ -177,8 +177,10 @@ func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
 	r.Notify()
 }
 
-// entries returns entries [lo, hi) of log, decoded: those offered, or
-// read from the store.
+// entries returns entries of log from lo on, up to hi (excluded),
+// decoded: those offered from lo on, or else those read from the store
+// up to the first one offered. It may return fewer than hi-lo: the next
+// step takes the rest.
 func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*event.Entry, error) {
 	if es := r.offered.Take(log, lo, hi); es != nil {
 		out := make([]*event.Entry, len(es))
@@ -195,6 +197,9 @@ func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*eve
 			}
 		}
 		return out, nil
+	}
+	if first, ok := r.offered.First(log); ok && first > lo && first < hi {
+		hi = first // the rest is held
 	}
 	ses, err := r.cfg.Entries.ReadEntries(ctx, log, lo, hi)
 	if err != nil {
@@ -367,11 +372,11 @@ func (r *Runner) step(ctx context.Context, log string) (bool, error) {
 	if lr.cursor >= head.Size {
 		return false, nil
 	}
-	end := min(head.Size, lr.cursor+uint64(r.cfg.Batch))
-	es, err := r.entries(ctx, log, lr.cursor, end)
+	es, err := r.entries(ctx, log, lr.cursor, min(head.Size, lr.cursor+uint64(r.cfg.Batch)))
 	if err != nil {
 		return false, err
 	}
+	end := lr.cursor + uint64(len(es))
 	var evs []*event.Event
 	for i, e := range es {
 		index := lr.cursor + uint64(i)

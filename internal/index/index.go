@@ -267,10 +267,18 @@ func (x *Indexer) read(ctx context.Context, log string, start, end uint64, out c
 		rows := make([]store.IndexRow, 0, hi-lo)
 		var err error
 		if entries := x.offered.Take(log, lo, hi); entries != nil {
+			// Maybe fewer than asked (see backlog.Backlog.Take): this
+			// pass ends with them, and the next takes the rest.
 			for i, e := range entries {
 				rows = append(rows, entryRow(lo+uint64(i), e))
 			}
+			if n := lo + uint64(len(rows)); n < hi {
+				hi, end = n, n
+			}
 		} else {
+			if first, ok := x.offered.First(log); ok && first > lo && first < hi {
+				hi, end = first, first // the rest is held: the next pass takes it
+			}
 			err = x.st.ScanEntries(ctx, log, lo, hi, func(e store.Entry) error {
 				if want := lo + uint64(len(rows)); e.Index != want {
 					return fmt.Errorf("entry %d is missing", want)
