@@ -386,38 +386,67 @@ func (c *readCounter) ReadEntries(ctx context.Context, log string, start, end ui
 	return es, err
 }
 
-// TestRunnerOffered: entries handed over by Offer are analysed from
-// memory, without reading the store, and raise exactly the findings that
-// analysing the stored entries raises.
-func TestRunnerOffered(t *testing.T) {
-	var offered *Runner
-	e := newEnvCommit(t, func(log string, start uint64, es []*event.Entry) {
-		if offered != nil {
-			offered.Offer(log, start, es)
+// offeredRun is a runner fed by Offer with the ledger's commits, less
+// the last hold entries of each, beside a runner that replays the store,
+// with the ids of the findings each raised.
+type offeredRun struct {
+	e                     *env
+	offered, replay       *Runner
+	reads                 *readCounter // the offered runner's store
+	hold                  int
+	fromMemory, fromStore []string
+}
+
+func newOfferedRun(t *testing.T) *offeredRun {
+	o := &offeredRun{}
+	o.e = newEnvCommit(t, func(log string, start uint64, es []*event.Entry) {
+		if o.offered != nil {
+			o.offered.Offer(log, start, es[:len(es)-o.hold])
 		}
 	})
-	var fromMemory, fromStore []string
-	rc := &readCounter{Entries: e.st}
-	offered, err := NewRunner(RunnerConfig{Entries: rc, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
+	o.reads = &readCounter{Entries: o.e.st}
+	var err error
+	o.offered, err = NewRunner(RunnerConfig{Entries: o.reads, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
 		Record: func(ctx context.Context, log string, evs []*event.Event) error {
 			for _, ev := range evs {
-				fromMemory = append(fromMemory, ev.ID)
+				o.fromMemory = append(o.fromMemory, ev.ID)
 			}
-			return e.record(ctx, log, evs)
+			o.hold = 0 // the findings are offered whole
+			return o.e.record(ctx, log, evs)
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	replay, err := NewRunner(RunnerConfig{Entries: e.st, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
+	o.replay, err = NewRunner(RunnerConfig{Entries: o.e.st, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
 		Record: func(_ context.Context, _ string, evs []*event.Event) error {
 			for _, ev := range evs {
-				fromStore = append(fromStore, ev.ID)
+				o.fromStore = append(o.fromStore, ev.ID)
 			}
 			return nil
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return o
+}
+
+// checkReplay runs the replay and checks that it raised the findings
+// that the offered runner raised, and that there were some.
+func (o *offeredRun) checkReplay(t *testing.T) {
+	t.Helper()
+	if err := o.replay.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.fromMemory) == 0 || !slices.Equal(o.fromMemory, o.fromStore) {
+		t.Errorf("findings from memory %v, from the store %v: want the same, and some", o.fromMemory, o.fromStore)
+	}
+}
+
+// TestRunnerOffered: entries handed over by Offer are analysed from
+// memory, without reading the store, and raise exactly the findings that
+// analysing the stored entries raises.
+func TestRunnerOffered(t *testing.T) {
+	o := newOfferedRun(t)
 	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for round := range 4 {
 		var evs []*event.Event
@@ -427,20 +456,15 @@ func TestRunnerOffered(t *testing.T) {
 				&event.Event{Time: at, Type: "payment.sent", Actor: event.Actor{ID: "svc"}, Source: "billing",
 					Data: map[string]any{"amount": json.Number("1.5"), "n": json.Number(fmt.Sprint(i))}})
 		}
-		e.append(t, "acme", evs...)
-		if err := offered.Step(t.Context()); err != nil {
+		o.e.append(t, "acme", evs...)
+		if err := o.offered.Step(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := rc.reads.Load(); n != 0 {
+	if n := o.reads.reads.Load(); n != 0 {
 		t.Errorf("the runner read the store %d times for offered entries, want 0", n)
 	}
-	if err := replay.Step(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if len(fromMemory) == 0 || !slices.Equal(fromMemory, fromStore) {
-		t.Errorf("findings from memory %v, from the store %v: want the same, and some", fromMemory, fromStore)
-	}
+	o.checkReplay(t)
 }
 
 // TestRunnerOfferedInPart: when the store holds entries that were not
@@ -449,53 +473,19 @@ func TestRunnerOffered(t *testing.T) {
 // was offered from memory, reads only the rest, and raises the findings
 // that a replay raises.
 func TestRunnerOfferedInPart(t *testing.T) {
-	var offered *Runner
-	hold := 0 // entries of the next commit not to offer
-	e := newEnvCommit(t, func(log string, start uint64, es []*event.Entry) {
-		if offered != nil {
-			offered.Offer(log, start, es[:len(es)-hold])
-		}
-	})
-	var fromMemory, fromStore []string
-	rc := &readCounter{Entries: e.st}
-	offered, err := NewRunner(RunnerConfig{Entries: rc, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
-		Record: func(ctx context.Context, log string, evs []*event.Event) error {
-			for _, ev := range evs {
-				fromMemory = append(fromMemory, ev.ID)
-			}
-			hold = 0 // the findings are offered whole
-			return e.record(ctx, log, evs)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	replay, err := NewRunner(RunnerConfig{Entries: e.st, States: &memStates{m: map[string][]byte{}}, SaveEvery: time.Hour,
-		Record: func(_ context.Context, _ string, evs []*event.Event) error {
-			for _, ev := range evs {
-				fromStore = append(fromStore, ev.ID)
-			}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := newOfferedRun(t)
 	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var evs []*event.Event
 	for i := range 40 {
 		evs = append(evs, failedLogin("user@example.com", base.Add(time.Duration(i)*time.Second)))
 	}
-	hold = 15
-	e.append(t, "acme", evs...)
-	if err := offered.Step(t.Context()); err != nil {
+	o.hold = 15
+	o.e.append(t, "acme", evs...)
+	if err := o.offered.Step(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if n := rc.entries.Load(); n != 15 {
+	if n := o.reads.entries.Load(); n != 15 {
 		t.Errorf("the runner read %d entries from the store, want the 15 not offered", n)
 	}
-	if err := replay.Step(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if len(fromMemory) == 0 || !slices.Equal(fromMemory, fromStore) {
-		t.Errorf("findings from memory %v, from the store %v: want the same, and some", fromMemory, fromStore)
-	}
+	o.checkReplay(t)
 }
