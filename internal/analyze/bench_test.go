@@ -1,8 +1,12 @@
 package analyze
 
 import (
+	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/a24ba333/indelible/event"
 )
 
 // benchTraffic is two weeks of synthetic traffic of 120 people and their
@@ -80,4 +84,32 @@ func BenchmarkSnapshot(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFirstSeenNewValues measures first_seen when every event comes
+// from a network its actor was never seen on (as with the load
+// generator's random addresses), so that the actor's values are always
+// at their bound.
+func BenchmarkFirstSeenNewValues(b *testing.B) {
+	const n = 1 << 16
+	events := make([]*event.Entry, n)
+	for i := range events {
+		events[i] = mk(time.Duration(i)*time.Second, "data.read", fmt.Sprintf("user%d", i%16), ip(fmt.Sprintf("10.%d.%d.1", i>>8&255, i&255)))
+	}
+	e, err := New(only(FirstSeen, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if i == n {
+			if e, err = New(only(FirstSeen, nil)); err != nil {
+				b.Fatal(err)
+			}
+			i = 0
+		}
+		e.Observe(uint64(i), events[i])
+		i++
+	}
 }

@@ -116,7 +116,7 @@ type FirstSeenConfig struct {
 	// default 16 and 32.
 	CommonIPv4Prefix int
 	CommonIPv6Prefix int
-	MaxValues        int // values kept per actor and dimension, the least recently used dropped; default 256
+	MaxValues        int // values kept per actor and dimension; past it the least recently used tenth is dropped; default 256
 }
 
 // OffHoursConfig configures off_hours. It learns, per actor, how many of

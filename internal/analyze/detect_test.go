@@ -232,6 +232,25 @@ func TestFirstSeen(t *testing.T) {
 			t.Errorf("alice has %d networks, want at most 4", n)
 		}
 	})
+	t.Run("bounded, least recent tenth dropped", func(t *testing.T) {
+		cfg := only(FirstSeen, func(c *Config) { c.FirstSeen.MaxValues = 20 })
+		e, _ := New(cfg)
+		for i := range 100 {
+			e.Observe(uint64(i), mk(time.Duration(i)*time.Minute, "data.read", "alice", ip(fmt.Sprintf("10.%d.0.1", i)), res("document", "d")))
+		}
+		kept := e.dets[0].(*firstSeen).st.Actors["alice"].Values[0]
+		if n := len(kept); n < 18 || n > 20 {
+			t.Errorf("alice has %d networks, want 18 to 20 (at most 20, a tenth dropped at once)", n)
+		}
+		if _, ok := kept["10.99.0.0/24"]; !ok {
+			t.Errorf("the newest network was dropped: %v", kept)
+		}
+		for i := range 100 - len(kept) {
+			if _, ok := kept[fmt.Sprintf("10.%d.0.0/24", i)]; ok {
+				t.Errorf("network %d of 100 kept, but not all of the %d after it", i, len(kept))
+			}
+		}
+	})
 }
 
 // workWeek returns an actor's events every 20 minutes from 9:00 to 17:00

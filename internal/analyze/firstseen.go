@@ -98,9 +98,12 @@ func (f *firstSeen) observe(o *obs, out []Finding) []Finding {
 		}
 		s := string(v)
 		m[s] = o.t
-		for len(m) > f.cfg.MaxValues {
-			dropLeastRecent(m)
-		}
+		// Past the bound, the least recently used tenth goes at once,
+		// as in every detector's bounded state: dropping one value at
+		// a time meant a scan of all of them at each new value, and an
+		// actor who keeps reaching new resources brings one with
+		// almost every event.
+		evictIdle(m, f.cfg.MaxValues, func(t int64) int64 { return t }, strings.Compare)
 		key := s
 		if dim == dimIP {
 			// How common a network is is judged on its provider's or
@@ -213,20 +216,6 @@ func roundDays(ns int64) string {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
 	return d.Round(time.Hour).String()
-}
-
-// dropLeastRecent drops the value used least recently (the smallest, of
-// those used at that time, so that every run drops the same).
-func dropLeastRecent(m map[string]int64) {
-	var victim string
-	var at int64
-	first := true
-	for v, t := range m {
-		if first || t < at || t == at && v < victim {
-			victim, at, first = v, t, false
-		}
-	}
-	delete(m, victim)
 }
 
 // sweep keeps everything: the sets are what the detector learned.
