@@ -29,8 +29,10 @@ test:
 		echo "gofmt needed on:"; echo "$$unformatted"; exit 1; \
 	fi
 	$(GO) test -race -count=1 ./...
-	# The packages on SQLite again, on the pure-Go driver of builds without cgo.
+	# The packages on SQLite again, and the binary end to end, on the
+	# pure-Go driver of builds without cgo.
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/store/... ./internal/ledger/ ./internal/index/ ./internal/integrity/
+	CGO_ENABLED=0 $(GO) test -count=1 -run 'TestServeEndToEnd|TestVerifyChecksQueryIndex' ./cmd/indelible/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
