@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,4 +56,26 @@ func TestPragmas(t *testing.T) {
 	if !strings.Contains(Driver, "SQLite") {
 		t.Errorf("Driver = %q", Driver)
 	}
+}
+
+// TestPathWithURICharacters: the file is opened through a file: URI, in
+// which a path's "#", "?", "%" and spaces must be escaped, or another
+// file would be opened.
+func TestPathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b#c%d?e")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "indelible.db")
+	db := open(t, path)
+	if err := db.Append(t.Context(), "acme", batch(0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not where it was asked for: %v", err)
+	}
+	db = open(t, path)
+	defer db.Close()
+	checkSize(t, db, "acme", 3)
 }
