@@ -20,8 +20,7 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the driver that internal/store/sqlite uses by default
-
+	"github.com/a24ba333/indelible/internal/store/sqlite"
 	"github.com/a24ba333/indelible/verify"
 )
 
@@ -272,7 +271,7 @@ func openAttackerDBPath(t *testing.T, path string) *sql.DB {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := sqlite.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

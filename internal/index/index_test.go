@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,8 +16,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	_ "modernc.org/sqlite" // the driver, to damage index files by hand
 
 	"github.com/a24ba333/indelible/event"
 	"github.com/a24ba333/indelible/internal/store"
@@ -390,7 +387,7 @@ func TestCheckDamage(t *testing.T) {
 			if err := Check(ctx, e.st, e.ix, "acme"); err != nil {
 				t.Fatalf("Check before the damage = %v", err)
 			}
-			db, err := sql.Open("sqlite", filepath.Join(e.dir, "index.db"))
+			db, err := sqlite.OpenFile(filepath.Join(e.dir, "index.db"))
 			if err != nil {
 				t.Fatal(err)
 			}

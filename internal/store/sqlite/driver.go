@@ -59,6 +59,19 @@ func pool(path string, writer bool, pragmas ...string) (*sql.DB, error) {
 	return sql.OpenDB(connector{drv: newDriver(), dsn: dsn, pragmas: pragmas}), nil
 }
 
+// OpenFile opens the SQLite file at path, a store's or an index's, as a
+// plain pool, with the driver of this build and the settings every
+// connection of this package has, but none of Open's or OpenIndex's
+// schema checks. It is for inspecting a file by hand, and for tests that
+// damage one the way someone with write access to it would.
+func OpenFile(path string) (*sql.DB, error) {
+	db, err := pool(path, false, common()...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	return db, nil
+}
+
 // openPools opens a database file as two pools: one writer connection,
 // with the extra pragmas writer, and read-only readers that map up to
 // 1 GiB of the file into memory, sparing long scans a read(2) per page.
