@@ -64,48 +64,35 @@ func (b *Backlog) drop(r *run, k int) {
 	b.n -= k
 }
 
-// Take returns the entries of log from lo on that it holds, up to hi
-// (excluded), and forgets those below the last one returned. It returns
-// nil if it holds no entry at lo: the caller reads them from the store.
+// Take returns the entries of log that it holds from lo on, up to hi
+// (excluded), and forgets those below the last one returned; to is the
+// index after them. If it holds none at lo, it returns nil, and to is the
+// end of the range to read from the store instead: hi, or the first entry
+// it holds if that comes before.
 //
-// It may return fewer than hi-lo entries: a reader that learns the log's
-// size from the store sees a commit a moment before the ledger offers
-// it (the commit is visible once it is durable; the ledger offers it
-// after). The caller takes what is held now and the rest on its next
-// pass, instead of reading and decoding a whole batch from the store
-// for want of its last entries.
-func (b *Backlog) Take(log string, lo, hi uint64) []*event.Entry {
+// Either way the caller may get less than [lo, hi): a reader that learns
+// the log's size from the store sees a commit a moment before the ledger
+// offers it (the commit is visible once it is durable; the ledger offers
+// it after). The caller takes what it got and the rest on its next pass,
+// instead of reading and decoding a whole range from the store for want
+// of its last entries, or reading again what is held.
+func (b *Backlog) Take(log string, lo, hi uint64) (entries []*event.Entry, to uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.logs[log]
-	end := min(hi, r.end())
-	if r == nil || lo < r.start || lo >= end {
-		return nil
+	if r == nil || len(r.entries) == 0 || hi <= r.start {
+		return nil, hi
+	}
+	if lo < r.start {
+		return nil, r.start
+	}
+	end := min(hi, r.start+uint64(len(r.entries)))
+	if lo >= end {
+		return nil, hi
 	}
 	out := append([]*event.Entry(nil), r.entries[lo-r.start:end-r.start]...)
 	b.drop(r, int(end-r.start))
-	return out
-}
-
-// First returns the index of the first entry of log held, if any. A
-// reader that finds nothing held at the index it is at reads from the
-// store only up to there, and takes the rest from memory.
-func (b *Backlog) First(log string) (uint64, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r := b.logs[log]
-	if r == nil || len(r.entries) == 0 {
-		return 0, false
-	}
-	return r.start, true
-}
-
-// end returns the index after the last entry of r, 0 if r is nil.
-func (r *run) end() uint64 {
-	if r == nil {
-		return 0
-	}
-	return r.start + uint64(len(r.entries))
+	return out, end
 }
 
 // Len returns the number of entries held, all logs together.

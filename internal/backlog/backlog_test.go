@@ -15,7 +15,7 @@ func entries(log string, start uint64, n int) []*event.Entry {
 	return es
 }
 
-func ids(es []*event.Entry) string {
+func ids(es []*event.Entry, _ uint64) string {
 	s := ""
 	for _, e := range es {
 		s += e.ID + " "
@@ -49,17 +49,17 @@ func TestBacklog(t *testing.T) {
 	if got := ids(b.Take("a", 6, 8)); got != "" {
 		t.Errorf("Take(6, 8) after a gap = %q, want nothing", got)
 	}
-	if first, ok := b.First("a"); !ok || first != 10 {
-		t.Errorf("First after a gap = %d, %v; want 10", first, ok)
+	if es, to := b.Take("a", 6, 12); es != nil || to != 10 {
+		t.Errorf("Take(6, 12) after a gap = %d entries, read to %d; want the store up to 10, the first held", len(es), to)
 	}
 	if got := ids(b.Take("a", 10, 12)); got != "10 11 " || b.Len() != 0 {
 		t.Errorf("Take(10, 12) = %q, Len %d", got, b.Len())
 	}
-	if first, ok := b.First("a"); ok {
-		t.Errorf("First with nothing held = %d, true", first)
+	if es, to := b.Take("a", 12, 20); es != nil || to != 20 {
+		t.Errorf("Take(12, 20) with nothing held = %d entries, read to %d; want the store up to 20", len(es), to)
 	}
-	if _, ok := b.First("z"); ok {
-		t.Error("First of a log never offered is held")
+	if es, to := b.Take("z", 0, 5); es != nil || to != 5 {
+		t.Errorf("Take of a log never offered = %d entries, read to %d; want the store up to 5", len(es), to)
 	}
 }
 

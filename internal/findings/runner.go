@@ -178,11 +178,12 @@ func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
 }
 
 // entries returns entries of log from lo on, up to hi (excluded),
-// decoded: those offered from lo on, or else those read from the store
-// up to the first one offered. It may return fewer than hi-lo: the next
-// step takes the rest.
+// decoded: those offered, or else those read from the store up to where
+// the offered ones start (see backlog.Backlog.Take). It may return fewer
+// than hi-lo: the next step takes the rest.
 func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*event.Entry, error) {
-	if es := r.offered.Take(log, lo, hi); es != nil {
+	es, to := r.offered.Take(log, lo, hi)
+	if es != nil {
 		out := make([]*event.Entry, len(es))
 		for i, e := range es {
 			out[i] = e
@@ -198,9 +199,7 @@ func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*eve
 		}
 		return out, nil
 	}
-	if first, ok := r.offered.First(log); ok && first > lo && first < hi {
-		hi = first // the rest is held
-	}
+	hi = to
 	ses, err := r.cfg.Entries.ReadEntries(ctx, log, lo, hi)
 	if err != nil {
 		return nil, err

@@ -264,21 +264,19 @@ func (x *Indexer) read(ctx context.Context, log string, start, end uint64, out c
 	defer close(out)
 	for lo := start; lo < end; lo += uint64(x.batch) {
 		hi := min(end, lo+uint64(x.batch))
+		entries, to := x.offered.Take(log, lo, hi)
+		if to < hi {
+			// Part of the range (see backlog.Backlog.Take): this pass
+			// ends there, and the next takes the rest.
+			hi, end = to, to
+		}
 		rows := make([]store.IndexRow, 0, hi-lo)
 		var err error
-		if entries := x.offered.Take(log, lo, hi); entries != nil {
-			// Maybe fewer than asked (see backlog.Backlog.Take): this
-			// pass ends with them, and the next takes the rest.
+		if entries != nil {
 			for i, e := range entries {
 				rows = append(rows, entryRow(lo+uint64(i), e))
 			}
-			if n := lo + uint64(len(rows)); n < hi {
-				hi, end = n, n
-			}
 		} else {
-			if first, ok := x.offered.First(log); ok && first > lo && first < hi {
-				hi, end = first, first // the rest is held: the next pass takes it
-			}
 			err = x.st.ScanEntries(ctx, log, lo, hi, func(e store.Entry) error {
 				if want := lo + uint64(len(rows)); e.Index != want {
 					return fmt.Errorf("entry %d is missing", want)
