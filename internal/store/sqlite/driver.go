@@ -42,12 +42,15 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c connector) Driver() driver.Driver { return c.drv }
 
-// pool opens a pool of connections to the database file path whose every
-// connection runs pragmas, in order, when it opens. Writer pools begin
-// their transactions with BEGIN IMMEDIATE, which takes the write lock at
-// once instead of failing with SQLITE_BUSY at the first write when
-// another connection wrote meanwhile.
-func pool(path string, writer bool, pragmas ...string) (*sql.DB, error) {
+// pool opens a pool of connections to the database file path. Every
+// connection waits for locks, uses WAL (persistent in the file: setting it
+// on every connection only matters for the first) and keeps temporary
+// tables and statement journals in memory, then runs the extra pragmas,
+// in order. The busy timeout is set first, so that the others wait for a
+// lock rather than fail. Writer pools begin their transactions with BEGIN
+// IMMEDIATE, which takes the write lock at once instead of failing with
+// SQLITE_BUSY at the first write when another connection wrote meanwhile.
+func pool(path string, writer bool, extra ...string) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -56,6 +59,11 @@ func pool(path string, writer bool, pragmas ...string) (*sql.DB, error) {
 	if writer {
 		dsn += "?_txlock=immediate" // both drivers' name for it
 	}
+	pragmas := append([]string{
+		"busy_timeout = " + strconv.FormatInt(busyTimeout.Milliseconds(), 10),
+		"journal_mode = WAL",
+		"temp_store = MEMORY",
+	}, extra...)
 	return sql.OpenDB(connector{drv: newDriver(), dsn: dsn, pragmas: pragmas}), nil
 }
 
@@ -65,22 +73,19 @@ func pool(path string, writer bool, pragmas ...string) (*sql.DB, error) {
 // schema checks. It is for inspecting a file by hand, and for tests that
 // damage one the way someone with write access to it would.
 func OpenFile(path string) (*sql.DB, error) {
-	db, err := pool(path, false, common()...)
+	db, err := pool(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// openPools opens a database file as two pools: one writer connection,
-// with the extra pragmas writer, and read-only readers that map up to
-// 1 GiB of the file into memory, sparing long scans a read(2) per page.
-// Every connection waits for locks, uses WAL (persistent in the file:
-// setting it on every connection only matters for the first) and keeps
-// temporary tables and statement journals in memory. common returns those
-// shared pragmas, for further connections.
+// openPools opens a database file as two pools (see pool): one writer
+// connection, with the extra pragmas writer, and read-only readers that
+// map up to 1 GiB of the file into memory, sparing long scans a read(2)
+// per page.
 func openPools(path string, writer ...string) (w, r *sql.DB, err error) {
-	w, err = pool(path, true, append(common(), writer...)...)
+	w, err = pool(path, true, writer...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -89,7 +94,7 @@ func openPools(path string, writer ...string) (w, r *sql.DB, err error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// query_only last: the pragmas before it may write (journal_mode).
-	r, err = pool(path, false, append(common(), "mmap_size = 1073741824", "query_only = 1")...)
+	r, err = pool(path, false, "mmap_size = 1073741824", "query_only = 1")
 	if err != nil {
 		w.Close()
 		return nil, nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
@@ -98,12 +103,21 @@ func openPools(path string, writer ...string) (w, r *sql.DB, err error) {
 	return w, r, nil
 }
 
-// common returns the pragmas of every connection. The busy timeout comes
-// first, so that the others wait for a lock rather than fail.
-func common() []string {
-	return []string{
-		"busy_timeout = " + strconv.FormatInt(busyTimeout.Milliseconds(), 10),
-		"journal_mode = WAL",
-		"temp_store = MEMORY",
-	}
+// SQLite's extended result codes for constraint failures
+// (https://sqlite.org/rescode.html), which both drivers' errors carry.
+const (
+	codeConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
+	codeConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
+)
+
+// isUnique reports whether err is a UNIQUE constraint failure.
+func isUnique(err error) bool {
+	return extendedCode(err) == codeConstraintUnique
+}
+
+// isUniquePK reports whether err is a UNIQUE or PRIMARY KEY constraint
+// failure.
+func isUniquePK(err error) bool {
+	c := extendedCode(err)
+	return c == codeConstraintUnique || c == codeConstraintPrimaryKey
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 
 	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Driver names the SQLite this build uses: without cgo, modernc.org/sqlite,
@@ -17,15 +16,12 @@ const Driver = "SQLite translated to Go (modernc.org/sqlite)"
 
 func newDriver() driver.Driver { return &sqlite.Driver{} }
 
-// isUnique reports whether err is a UNIQUE constraint failure.
-func isUnique(err error) bool {
+// extendedCode returns the SQLite extended result code that err carries,
+// 0 if none.
+func extendedCode(err error) int {
 	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-}
-
-// isUniquePK reports whether err is a UNIQUE or PRIMARY KEY constraint
-// failure.
-func isUniquePK(err error) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	if !errors.As(err, &e) {
+		return 0
+	}
+	return e.Code()
 }

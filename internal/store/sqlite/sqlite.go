@@ -108,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ckpt, err := pool(cfg.Path, false, append(common(), "synchronous = FULL")...)
+	ckpt, err := pool(cfg.Path, false, "synchronous = FULL")
 	if err != nil {
 		w.Close()
 		r.Close()
