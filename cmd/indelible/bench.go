@@ -104,8 +104,9 @@ type benchOptions struct {
 // benchWorker holds what one worker measured; only it writes them until
 // it ends.
 type benchWorker struct {
-	latencies []time.Duration // of accepted requests
-	statuses  map[string]int  // answers by status, "network" for none
+	latencies []time.Duration   // of accepted requests
+	statuses  map[string]int    // answers by status, "network" for none
+	details   map[string]string // by status, what its first failure said
 }
 
 // benchCounters are read by the progress line while workers run.
@@ -178,7 +179,7 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 	workers := make([]*benchWorker, o.concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &benchWorker{statuses: map[string]int{}}
+		w := &benchWorker{statuses: map[string]int{}, details: map[string]string{}}
 		workers[i] = w
 		bodies := pools[i]
 		conn := conns[i]
@@ -196,16 +197,20 @@ func runBench(ctx context.Context, sio *stdio, logger *slog.Logger, o benchOptio
 						break
 					}
 				}
-				status, wait, lat := conn.post(ctx, body, due)
-				w.statuses[status]++
+				a := conn.post(ctx, body, due)
+				w.statuses[a.status]++
 				cnt.requests.Add(1)
-				if status == "200" {
-					w.latencies = append(w.latencies, lat)
+				if a.status == "200" {
+					w.latencies = append(w.latencies, a.lat)
 					cnt.events.Add(int64(o.batch))
 					continue
 				}
 				cnt.failures.Add(1)
-				switch status {
+				if _, ok := w.details[a.status]; !ok {
+					w.details[a.status] = a.detail
+				}
+				wait := a.wait
+				switch a.status {
 				case "429", "503":
 					if wait <= 0 {
 						wait = time.Second
@@ -276,6 +281,9 @@ type benchResult struct {
 	RequestsPerSec float64            `json:"requests_per_second"`
 	LatencyMillis  map[string]float64 `json:"latency_ms"` // p50, p95, p99, max of accepted requests
 	Statuses       map[string]int     `json:"statuses"`   // answers by status, "network" for none
+	// Failures holds, for each status other than 200, what the first
+	// answer with it said (the start of its body, or the network error).
+	Failures map[string]string `json:"failures,omitempty"`
 }
 
 func benchReport(o benchOptions, elapsed time.Duration, workers []*benchWorker) benchResult {
@@ -286,6 +294,14 @@ func benchReport(o benchOptions, elapsed time.Duration, workers []*benchWorker) 
 		for s, n := range w.statuses {
 			r.Statuses[s] += n
 			r.Requests += n
+		}
+		for s, d := range w.details {
+			if r.Failures == nil {
+				r.Failures = map[string]string{}
+			}
+			if _, ok := r.Failures[s]; !ok {
+				r.Failures[s] = d
+			}
 		}
 	}
 	slices.Sort(lat)
@@ -331,6 +347,11 @@ func printBenchReport(w io.Writer, r benchResult) {
 		fmt.Fprintf(w, " %s: %d", s, r.Statuses[s])
 	}
 	fmt.Fprintln(w)
+	for _, s := range statuses {
+		if d, ok := r.Failures[s]; ok {
+			fmt.Fprintf(w, "first %s: %s\n", s, d)
+		}
+	}
 }
 
 // eventGen generates realistic events. Each worker has its own.

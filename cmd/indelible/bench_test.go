@@ -48,6 +48,13 @@ func TestBench(t *testing.T) {
 		t.Errorf("open loop: %+v, want about 20 accepted requests", open)
 	}
 
+	// A run that nothing accepted fails, and says what the server
+	// answered: here, an instance-wide key that names no log.
+	r := runBinary(t, nil, "bench", "--server", s.url, "--api-key", strings.TrimSpace(string(key)), "--max-requests", "3", "--duration", "10s")
+	if r.code == 0 || !strings.Contains(r.stdout, "400: 3") || !strings.Contains(r.stdout, "first 400: ") || !strings.Contains(r.stdout, "must name the log") {
+		t.Errorf("bench without --log: %s", r)
+	}
+
 	// What was acknowledged is in the logs, once each; the detectors may
 	// have added findings of their own.
 	token := strings.TrimSpace(string(key))

@@ -73,55 +73,75 @@ func newBenchConn(target, apiKey string, timeout time.Duration, tlsConfig *tls.C
 	return c, nil
 }
 
-// post sends body and reads the answer. It returns the answer's status
-// ("network" if there was none), the delay asked by Retry-After and the
-// latency, from due if it is not zero (and earlier than now), else from
-// now. A failed exchange closes the connection; the next post dials again.
-func (c *benchConn) post(ctx context.Context, body []byte, due time.Time) (string, time.Duration, time.Duration) {
+// benchAnswer is what one request got.
+type benchAnswer struct {
+	status string        // HTTP status code, or "network" if there was no answer
+	wait   time.Duration // asked by Retry-After
+	lat    time.Duration
+	detail string // of a failure: the start of the answer's body, or the network error
+}
+
+// benchDetailMax bounds the failure detail kept from an answer's body.
+const benchDetailMax = 300
+
+// post sends body and reads the answer. The latency counts from due if it
+// is not zero (and earlier than now), else from now. A failed exchange
+// closes the connection; the next post dials again.
+func (c *benchConn) post(ctx context.Context, body []byte, due time.Time) benchAnswer {
 	start := time.Now()
 	if !due.IsZero() && due.Before(start) {
 		start = due
 	}
-	resp, err := c.exchange(ctx, body)
-	lat := time.Since(start)
+	resp, detail, err := c.exchange(ctx, body)
+	a := benchAnswer{lat: time.Since(start), status: "network"}
 	if err != nil || resp.Close {
 		c.close()
 	}
 	if err != nil {
-		return "network", 0, lat
+		a.detail = err.Error()
+		return a
 	}
-	var wait time.Duration
+	a.status, a.detail = strconv.Itoa(resp.StatusCode), detail
 	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-		wait = time.Duration(min(s, 60)) * time.Second
+		a.wait = time.Duration(min(s, 60)) * time.Second
 	}
-	return strconv.Itoa(resp.StatusCode), wait, lat
+	return a
 }
 
 // exchange writes the request and reads the whole answer, within the
-// timeout and until ctx ends (interrupting the run).
-func (c *benchConn) exchange(ctx context.Context, body []byte) (*http.Response, error) {
+// timeout and until ctx ends (interrupting the run). Of an answer other
+// than 2xx it returns the start of the body, which says why.
+func (c *benchConn) exchange(ctx context.Context, body []byte) (*http.Response, string, error) {
 	if c.conn == nil {
 		if err := c.dial(ctx); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	conn := c.conn
 	defer context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })()
 	var cl [32]byte
 	req := net.Buffers{c.head, append(strconv.AppendInt(cl[:0], int64(len(body)), 10), "\r\n\r\n"...), body}
 	if _, err := req.WriteTo(conn); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	var detail string
+	if resp.StatusCode/100 != 2 {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, benchDetailMax))
+		if err != nil {
+			return nil, "", err
+		}
+		detail = strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp, err
+	return resp, detail, err
 }
 
 func (c *benchConn) dial(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,6 +35,12 @@ func TestBenchConn(t *testing.T) {
 				case `"busy"`:
 					w.Header().Set("Retry-After", "2")
 					w.WriteHeader(http.StatusServiceUnavailable)
+					io.WriteString(w, "{\"error\":\"busy\"}\n")
+					return
+				case `"long"`:
+					w.WriteHeader(http.StatusBadRequest)
+					io.WriteString(w, strings.Repeat("x", 10*benchDetailMax))
+					return
 				case `"hang"`:
 					<-release
 				}
@@ -60,39 +67,44 @@ func TestBenchConn(t *testing.T) {
 			ctx := t.Context()
 
 			for i := 0; i < 3; i++ {
-				if status, wait, lat := c.post(ctx, []byte(`{}`), time.Time{}); status != "200" || wait != 0 || lat <= 0 {
-					t.Fatalf("post %d = %s, %v, %v", i, status, wait, lat)
+				if a := c.post(ctx, []byte(`{}`), time.Time{}); a.status != "200" || a.wait != 0 || a.lat <= 0 || a.detail != "" {
+					t.Fatalf("post %d = %+v", i, a)
 				}
 			}
 			if n := conns.Load(); n != 1 {
 				t.Errorf("3 requests took %d connections, want 1", n)
 			}
-			if status, _, _ := c.post(ctx, []byte(`"close"`), time.Time{}); status != "200" {
-				t.Fatalf("post = %s", status)
+			if a := c.post(ctx, []byte(`"close"`), time.Time{}); a.status != "200" {
+				t.Fatalf("post = %+v", a)
 			}
-			if status, wait, _ := c.post(ctx, []byte(`"busy"`), time.Time{}); status != "503" || wait != 2*time.Second {
-				t.Errorf("busy: %s, wait %v; want 503, 2s", status, wait)
+			if a := c.post(ctx, []byte(`"busy"`), time.Time{}); a.status != "503" || a.wait != 2*time.Second || a.detail != `{"error":"busy"}` {
+				t.Errorf("busy: %+v; want 503, wait 2s, the body as detail", a)
+			}
+			// A long failure body is cut, and the connection still serves
+			// the next request.
+			if a := c.post(ctx, []byte(`"long"`), time.Time{}); a.status != "400" || a.detail != strings.Repeat("x", benchDetailMax) {
+				t.Errorf("long: %s with %d bytes of detail", a.status, len(a.detail))
 			}
 			if n := conns.Load(); n != 2 {
 				t.Errorf("a request after Connection: close took connection %d, want 2", n)
 			}
 			// Latency counts from the due time when it has passed.
-			if _, _, lat := c.post(ctx, []byte(`{}`), time.Now().Add(-time.Second)); lat < time.Second {
-				t.Errorf("latency from a due time 1 s ago = %v", lat)
+			if a := c.post(ctx, []byte(`{}`), time.Now().Add(-time.Second)); a.lat < time.Second {
+				t.Errorf("latency from a due time 1 s ago = %v", a.lat)
 			}
 
 			// Interrupting the run ends the request in flight.
 			cctx, cancel := context.WithCancel(ctx)
 			time.AfterFunc(100*time.Millisecond, cancel)
 			start := time.Now()
-			if status, _, _ := c.post(cctx, []byte(`"hang"`), time.Time{}); status != "network" {
-				t.Errorf("interrupted request = %s, want network", status)
+			if a := c.post(cctx, []byte(`"hang"`), time.Time{}); a.status != "network" || a.detail == "" {
+				t.Errorf("interrupted request = %+v, want network with the error", a)
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("interrupted request took %v", d)
 			}
-			if status, _, _ := c.post(ctx, []byte(`{}`), time.Time{}); status != "200" {
-				t.Errorf("request after an interrupted one = %s", status)
+			if a := c.post(ctx, []byte(`{}`), time.Time{}); a.status != "200" {
+				t.Errorf("request after an interrupted one = %+v", a)
 			}
 		})
 	}
@@ -111,7 +123,7 @@ func TestBenchConnRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, _, _ := c.post(t.Context(), []byte(`{}`), time.Time{}); status != "network" {
-		t.Errorf("post to a closed port = %s, want network", status)
+	if a := c.post(t.Context(), []byte(`{}`), time.Time{}); a.status != "network" || !strings.Contains(a.detail, "refused") {
+		t.Errorf("post to a closed port = %+v, want network, connection refused", a)
 	}
 }
