@@ -171,7 +171,12 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 		}
 		hub.Notify(log, start+uint64(len(entries)))
 	}
-	in, err := openInstance(ctx, o.dataDir, o.name, logger, ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit}, o.store)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	groups := newGroupCommitMetrics()
+	reg.MustRegister(groups.entries, groups.seconds)
+	lcfg := ledger.Config{MaxBatch: o.maxBatch, MaxWait: o.maxWait, OnCommit: onCommit, OnGroupCommit: groups.observe}
+	in, err := openInstance(ctx, o.dataDir, o.name, logger, lcfg, o.store)
 	if err != nil {
 		return err
 	}
@@ -188,8 +193,6 @@ func serve(ctx context.Context, sio *stdio, logger *slog.Logger, o serveOptions)
 	if err := in.withIndex(ix, logger); err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// New findings go to the alert sinks; the outcome of each delivery is
 	// recorded on the finding.
 	alerts, err := newAlerter(o.alerts, in.key.Name(), logger, reg, in.record)
@@ -403,4 +406,33 @@ func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
 	for log, lag := range c.r.Lags() {
 		ch <- prometheus.MustNewConstMetric(analysisLag, prometheus.GaugeValue, float64(lag), log)
 	}
+}
+
+// groupCommitMetrics describe the ledger's store transactions, which
+// --max-batch and --max-wait shape:
+//
+//	indelible_group_commit_entries  entries per store transaction
+//	indelible_group_commit_seconds  time the store took for one (write, fsync)
+type groupCommitMetrics struct {
+	entries, seconds prometheus.Histogram
+}
+
+func newGroupCommitMetrics() groupCommitMetrics {
+	return groupCommitMetrics{
+		entries: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "indelible_group_commit_entries",
+			Help:    "Entries written per store transaction: the requests of every client that queued during the previous one.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14), // 1 to 8192
+		}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "indelible_group_commit_seconds",
+			Help:    "Time the store took for one transaction of appends (writing, fsync).",
+			Buckets: prometheus.ExponentialBuckets(0.00025, 2, 14), // 0.25ms to 2s
+		}),
+	}
+}
+
+func (m groupCommitMetrics) observe(_ string, entries int, took time.Duration) {
+	m.entries.Observe(float64(entries))
+	m.seconds.Observe(took.Seconds())
 }

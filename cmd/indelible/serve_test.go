@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,6 +223,20 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &q); code != 200 || err != nil || len(q.Events) == 0 || q.Events[0].Index != last.Index || q.Watermark <= last.Index {
 		t.Fatalf("GET /v1/events?min_index=%d = %d %s", last.Index, code, b)
 	}
+	// The store transactions are measured: the 10 events went in one,
+	// the only one of more than 8 entries.
+	code, b, _ = s.do("GET", "/metrics", "", "", nil)
+	bucket := func(le string) int {
+		m := regexp.MustCompile(`(?m)^indelible_group_commit_entries_bucket\{le="` + le + `"\} (\d+)$`).FindSubmatch(b)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	if code != 200 || bucket("8") < 0 || bucket("16")-bucket("8") != 1 || !regexp.MustCompile(`(?m)^indelible_group_commit_seconds_count [1-9]`).Match(b) {
+		t.Errorf("GET /metrics = %d, without the group commit of 10:\n%s", code, grepLines(b, "indelible_group_commit"))
+	}
 	// A retry is idempotent; the same id with other content conflicts.
 	again := s.ingest(writer, "", jsonArray(events))
 	if !again.Results[3].Duplicate || again.Results[3].Index != a.Results[3].Index {
@@ -410,4 +425,15 @@ func TestVerifyChecksQueryIndex(t *testing.T) {
 	db.Close()
 	r := runVerify(t, dir, "idx")
 	wantBad(t, r, 123, verify.ColumnMismatch)
+}
+
+// grepLines returns the lines of b that contain sub.
+func grepLines(b []byte, sub string) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

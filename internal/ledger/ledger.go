@@ -61,6 +61,12 @@ type Config struct {
 	// log (the query indexer, the detectors, live streams) use it instead
 	// of polling and reading the entries back and decoding them again.
 	OnCommit func(log string, start uint64, entries []*event.Entry)
+	// OnGroupCommit, if not nil, is called by a log's sequencer after each
+	// store transaction that committed entries: how many it wrote (the
+	// requests of every client that queued during the previous commit)
+	// and how long the store took (writing, fsync). Operators size
+	// MaxWait by it. It runs on the append path, like OnCommit.
+	OnGroupCommit func(log string, entries int, took time.Duration)
 }
 
 // Ledger appends to and proves logs. It is safe for concurrent use.

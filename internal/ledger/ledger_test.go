@@ -485,7 +485,18 @@ func TestOnCommit(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
 	var seen []uint64
-	l := e.ledger(t, ledger.Config{OnCommit: func(log string, start uint64, entries []*event.Entry) {
+	var groups []int // entries of each group commit to acme
+	onGroup := func(log string, n int, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if took <= 0 {
+			t.Errorf("group commit of %d took %v", n, took)
+		}
+		if log == "acme" {
+			groups = append(groups, n)
+		}
+	}
+	l := e.ledger(t, ledger.Config{OnGroupCommit: onGroup, OnCommit: func(log string, start uint64, entries []*event.Entry) {
 		mu.Lock()
 		defer mu.Unlock()
 		if log != "acme" {
@@ -531,5 +542,8 @@ func TestOnCommit(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("OnCommit called %d times, want 3: %v", len(seen), seen)
+	}
+	if !reflect.DeepEqual(groups, []int{2, 2, 2}) {
+		t.Errorf("group commits of %v entries, want 3 of 2", groups)
 	}
 }

@@ -290,7 +290,10 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 			return fmt.Errorf("signing checkpoint: %w", err)
 		}
 		b := store.Batch{Start: start, Entries: entries, Tiles: tiles, Checkpoint: store.Checkpoint{Size: tree.Size(), Note: cp}}
-		if err := s.l.cfg.Store.Append(ctx, s.log, b); err != nil {
+		began := time.Now()
+		err = s.l.cfg.Store.Append(ctx, s.log, b)
+		took := time.Since(began)
+		if err != nil {
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrDuplicateID) {
 				return err
 			}
@@ -300,6 +303,9 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 			if herr != nil || head.Size != tree.Size() || string(head.Note) != string(cp) {
 				return err
 			}
+		}
+		if f := s.l.cfg.OnGroupCommit; f != nil {
+			f(s.log, len(entries), took)
 		}
 		s.gen++
 		s.remember(s.gen, added, inBatch)
