@@ -2,7 +2,8 @@
 //
 // Each log has one sequencer goroutine in this process. Concurrent Append
 // calls queue their entries to it; it takes everything queued (up to
-// Config.MaxBatch entries, waiting up to Config.MaxWait for more) and
+// Config.MaxBatch entries, waiting up to Config.MaxWait for more, or
+// briefly for the clients of its previous commit to come back) and
 // commits it as one batch: the entries, the C2SP tlog-tiles that change,
 // and a new signed checkpoint, in one store transaction. Many small
 // appends therefore share one fsync (group commit), and every
@@ -43,7 +44,9 @@ type Config struct {
 	// MaxWait is how long a sequencer waits for a batch to fill before it
 	// commits (default 0: it commits what has queued up while the previous
 	// commit was in flight, which batches well under load and adds no
-	// latency when idle).
+	// latency when idle; if that is less than half of the previous
+	// commit, it waits for the rest to come back, at most as long as the
+	// previous commit took).
 	MaxWait time.Duration
 	// TileCache is the number of full tiles kept in memory for proofs
 	// (default 4096, about 32 MiB).

@@ -60,6 +60,11 @@ type sequencer struct {
 	stopped chan struct{}
 	gen     uint64 // commits made by this process
 
+	// The previous store transaction: the items it was gathered with and
+	// how long the store took. gather waits for such a batch to re-form.
+	lastN    int
+	lastTook time.Duration
+
 	loaded     bool
 	tree       *verify.Tree
 	checkpoint []byte
@@ -89,40 +94,63 @@ func (s *sequencer) run() {
 		case <-s.quit:
 			return
 		}
-		batch := []*request{first}
-		n := len(first.items)
-		var timeout <-chan time.Time
-		var timer *time.Timer
-		if s.l.cfg.MaxWait > 0 {
-			timer = time.NewTimer(s.l.cfg.MaxWait)
-			timeout = timer.C
-		}
-	gather:
-		for n < s.l.cfg.MaxBatch {
-			if timeout == nil {
-				select {
-				case r := <-s.reqs:
-					batch = append(batch, r)
-					n += len(r.items)
-					continue
-				default:
-					break gather
-				}
-			}
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-				n += len(r.items)
-			case <-timeout:
-				break gather
-			}
-		}
-		if timer != nil {
-			timer.Stop()
-		}
+		batch, n := s.gather([]*request{first}, len(first.items))
 		s.commit(batch)
+		s.lastN = n
 	}
 }
+
+// gather adds queued requests to batch, which holds n items, up to
+// MaxBatch items. With MaxWait, it waits that long for the batch to fill.
+//
+// Without it, it takes what queued up while the previous commit was in
+// flight, and waits only in one case: when that is less than half of what
+// the previous commit held. Those clients were just answered and are on
+// their way back (their next request not sent yet, or their handler not
+// yet run); committing without them would cost a whole commit, fsync
+// included, for a few items, and keep all of them waiting for it. It
+// waits until half of them are back, at most as long as the previous
+// commit took in the store, so an idle log or a single client never
+// waits at all: their previous commit held as few items as they send.
+func (s *sequencer) gather(batch []*request, n int) ([]*request, int) {
+	limit := s.l.cfg.MaxBatch
+	take := func(r *request) {
+		batch = append(batch, r)
+		n += len(r.items)
+	}
+queued:
+	for n < limit {
+		select {
+		case r := <-s.reqs:
+			take(r)
+		default:
+			break queued
+		}
+	}
+	wait := s.l.cfg.MaxWait
+	want := limit
+	if wait == 0 {
+		wait, want = min(s.lastTook, maxRegroupWait), min(limit, (s.lastN+1)/2)
+	}
+	if n >= want || wait <= 0 {
+		return batch, n
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for n < want {
+		select {
+		case r := <-s.reqs:
+			take(r)
+		case <-timer.C:
+			return batch, n
+		}
+	}
+	return batch, n
+}
+
+// maxRegroupWait bounds how long a sequencer without MaxWait waits for
+// the clients of its previous commit to come back.
+const maxRegroupWait = 5 * time.Millisecond
 
 // load reads the log's head and rebuilds the tree's right edge from the
 // stored tiles, checking it against the newest checkpoint: a sequencer
@@ -293,6 +321,7 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		began := time.Now()
 		err = s.l.cfg.Store.Append(ctx, s.log, b)
 		took := time.Since(began)
+		s.lastTook = took
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrDuplicateID) {
 				return err
