@@ -65,10 +65,10 @@ func (b *Backlog) drop(r *run, k int) {
 }
 
 // Take returns the entries of log that it holds from lo on, up to hi
-// (excluded), and forgets those below the last one returned; to is the
-// index after them. If it holds none at lo, it returns nil, and to is the
-// end of the range to read from the store instead: hi, or the first entry
-// it holds if that comes before.
+// (excluded), in a slice of the caller's own, and forgets those below the
+// last one returned; to is the index after them. If it holds none at lo,
+// it returns nil, and to is the end of the range to read from the store
+// instead: hi, or the first entry it holds if that comes before.
 //
 // Either way the caller may get less than [lo, hi): a reader that learns
 // the log's size from the store sees a commit a moment before the ledger

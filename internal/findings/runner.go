@@ -184,20 +184,18 @@ func (r *Runner) Offer(log string, start uint64, entries []*event.Entry) {
 func (r *Runner) entries(ctx context.Context, log string, lo, hi uint64) ([]*event.Entry, error) {
 	es, to := r.offered.Take(log, lo, hi)
 	if es != nil {
-		out := make([]*event.Entry, len(es))
-		for i, e := range es {
-			out[i] = e
+		for i, e := range es { // es is Take's own copy
 			if e.Category() == event.ReservedCategory {
 				// Indelible's own entries are built in Go, with Go
 				// types in their data: read them as their bytes give
 				// them, as a replay from the store would. They are few.
 				var err error
-				if out[i], err = e.Decoded(); err != nil {
+				if es[i], err = e.Decoded(); err != nil {
 					return nil, fmt.Errorf("entry %d: %w", lo+uint64(i), err)
 				}
 			}
 		}
-		return out, nil
+		return es, nil
 	}
 	hi = to
 	ses, err := r.cfg.Entries.ReadEntries(ctx, log, lo, hi)

@@ -60,8 +60,8 @@ type sequencer struct {
 	stopped chan struct{}
 	gen     uint64 // commits made by this process
 
-	// The previous store transaction: the items it was gathered with and
-	// how long the store took. gather waits for such a batch to re-form.
+	// The previous store transaction: the entries it wrote and how long
+	// the store took. gather waits for such a batch to re-form.
 	lastN    int
 	lastTook time.Duration
 
@@ -94,9 +94,7 @@ func (s *sequencer) run() {
 		case <-s.quit:
 			return
 		}
-		batch, n := s.gather([]*request{first}, len(first.items))
-		s.commit(batch)
-		s.lastN = n
+		s.commit(s.gather([]*request{first}, len(first.items)))
 	}
 }
 
@@ -112,7 +110,7 @@ func (s *sequencer) run() {
 // waits until half of them are back, at most as long as the previous
 // commit took in the store, so an idle log or a single client never
 // waits at all: their previous commit held as few items as they send.
-func (s *sequencer) gather(batch []*request, n int) ([]*request, int) {
+func (s *sequencer) gather(batch []*request, n int) []*request {
 	limit := s.l.cfg.MaxBatch
 	take := func(r *request) {
 		batch = append(batch, r)
@@ -133,7 +131,7 @@ queued:
 		wait, want = min(s.lastTook, maxRegroupWait), min(limit, (s.lastN+1)/2)
 	}
 	if n >= want || wait <= 0 {
-		return batch, n
+		return batch
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -142,10 +140,10 @@ queued:
 		case r := <-s.reqs:
 			take(r)
 		case <-timer.C:
-			return batch, n
+			return batch
 		}
 	}
-	return batch, n
+	return batch
 }
 
 // maxRegroupWait bounds how long a sequencer without MaxWait waits for
@@ -321,7 +319,6 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 		began := time.Now()
 		err = s.l.cfg.Store.Append(ctx, s.log, b)
 		took := time.Since(began)
-		s.lastTook = took
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrDuplicateID) {
 				return err
@@ -333,6 +330,7 @@ func (s *sequencer) try(ctx context.Context, batch []*request, lookup bool) erro
 				return err
 			}
 		}
+		s.lastN, s.lastTook = len(entries), took
 		if f := s.l.cfg.OnGroupCommit; f != nil {
 			f(s.log, len(entries), took)
 		}

@@ -16,7 +16,10 @@ func TestGather(t *testing.T) {
 	}
 	gather := func(s *sequencer, first *request) (int, time.Duration) {
 		start := time.Now()
-		_, n := s.gather([]*request{first}, len(first.items))
+		n := 0
+		for _, r := range s.gather([]*request{first}, len(first.items)) {
+			n += len(r.items)
+		}
 		return n, time.Since(start)
 	}
 
